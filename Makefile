@@ -1,0 +1,34 @@
+# The two commands of the README. Each creates .venv with pip if missing and installs what it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= 2
+
+.PHONY: demo test lint clean-results
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[plots]"
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test,plots]"
+	touch $@ $(VENV)/.installed-demo
+
+## demo: the full workflow on the three embedded synthetic demo regions (results/ and report)
+demo: $(VENV)/.installed-demo
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/tccas demo --cores $(CORES)
+
+## test: the whole test suite (what .ci/run calls)
+test: $(VENV)/.installed-test
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -n $(CORES) --dist loadgroup
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+
+clean-results:
+	rm -rf results logs benchmarks/logs .snakemake

@@ -1,0 +1,7 @@
+"""``python -m tccas`` is the ``tccas`` command."""
+
+import sys
+
+from tccas.cli import main
+
+sys.exit(main())

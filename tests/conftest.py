@@ -1,0 +1,27 @@
+"""Shared test configuration: float64 JAX, strict promotion in tests, the shared-data path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+import pytest
+
+jax.config.update("jax_enable_x64", True)
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def real_data_dir() -> Path:
+    """``../shared/data/real`` beside the checkout (CI has it); tests needing it skip only if absent."""
+    path = SHARED / "data" / "real"
+    if not path.is_dir():
+        pytest.skip(f"real data folder not found at {path}")
+    return path
