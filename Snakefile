@@ -1,0 +1,47 @@
+# tccas: regional D&B land-carbon assimilation on the EEA 100 m grid (EPSG:3035).
+#
+# Entry point only: config, validation, includes and the target rule. Rules live in workflow/rules/*.smk
+# (one rule = one `tccas` subcommand = one tccas.pipeline function); helpers in workflow/rules/common.smk.
+#
+# Outputs (outputs.root, default results/):
+#   regrid/{region}/{tile}/{product}.zarr     regridded inputs per tile and product
+#   assimilate/{region}/{tile}.zarr           per-tile assimilation result (float64, daily series)
+#   maps/{region}.zarr                        region map store (Zarr v3, CF + GeoZarr), template-first
+#   maps/{region}.sentinels/*.json            template and per-tile sentinels
+#   maps/{region}.summary.json                finalize summary (per-tile convergence)
+#   quicklook/{region}/*.png                  quick-look maps
+#   report/convergence.html                   per-tile convergence table (in `snakemake --report`)
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, schema="workflow/schemas/config.schema.yaml", set_default=True)
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    region="|".join(REGIONS),
+    tile=TILE_PATTERN,
+    product="|".join(PRODUCTS),
+
+
+include: "workflow/rules/ingest.smk"
+include: "workflow/rules/regrid.smk"
+include: "workflow/rules/assimilate.smk"
+include: "workflow/rules/products.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        final_products,

@@ -1,0 +1,148 @@
+"""Per-pixel assimilation throughput benchmark (issue 5; obs_da_spec §0 observation counts).
+
+One-year window after a one-year spin-up, 2 PFT tiles (TmEv 60 %, C3Gr 40 %), four streams at realistic
+per-year counts (TCCAS ES-LM1 scaled to one year and to a 100 m pixel: FAPAR 45, SIF 150, L-VOD 250,
+SM 250), 20 L-BFGS-B iterations cap, a vmapped batch of identical-twin pixels (different truths and noise).
+Reports compile time, batch wall time, pixels/s and pixels/s per core, and the time of one posterior
+covariance (tangent-linear Jacobian of residuals and targets + Cholesky) for one pixel.
+
+Usage: ``python benchmarks/bench_da.py [--days 365] [--spinup-days 365] [--batch 4]``.
+Not a test; record the printed numbers in benchmarks/README.md ("Assimilation").
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from tccas import model
+from tccas.da import (
+    AssimilationSettings,
+    ObsStream,
+    PixelProblem,
+    assimilate_pixel,
+    controls,
+    cost,
+    posterior,
+)
+from tccas.da.pixel import _linearise, layout_for
+from tccas.obs import STREAMS
+
+LAT, LON = 39.94, -5.77
+COUNTS = {"fapar": 45, "sif": 150, "vod": 250, "sm": 250}
+SIGMA_OBS = {"fapar": 0.05, "sif": 0.3, "vod": 0.05, "sm": 0.04}
+
+
+def hours(n_days, rng):
+    local = {"fapar": 10.5, "sif": 13.5, "vod": 6.0, "sm": 6.0}
+    out = {}
+    for s, n in COUNTS.items():
+        n = min(n, n_days)
+        days = np.sort(rng.choice(n_days, size=n, replace=False))
+        out[s] = (days * 24 + int(np.floor(local[s] - LON / 15.0))).astype(np.int32)
+    return out
+
+
+def build_batch(n_days, n_spin, batch, settings, seed=0):
+    rng = np.random.default_rng(seed)
+    fw = model.synthetic_forcing(LAT, LON, "2018-01-01", n_days, seed=3)
+    sp = model.synthetic_forcing(LAT, LON, "2018-01-01", n_spin, seed=3)
+    site = model.default_site(LAT, LON)
+    pfts = np.array([3, 9], dtype=np.int32)
+    fr = np.array([0.6, 0.4])
+    layout = layout_for(2, settings)
+    pr = controls.prior(layout, pfts)
+
+    def problem(hrs, values):
+        obs = {
+            s: ObsStream(
+                hrs[s],
+                values[s],
+                np.full(hrs[s].shape, SIGMA_OBS[s]),
+                np.zeros(hrs[s].shape),
+                np.ones(hrs[s].shape),
+            )
+            for s in STREAMS
+        }
+        return PixelProblem(fw, sp, site, pfts, fr, obs, np.asarray(1.0))
+
+    @jax.jit
+    def equivalents(x, prob):
+        data = cost.all_stream_data(prob, settings)
+        return cost.evaluate(x / pr.sigma0, prob, layout, pr, settings, data).equivalents
+
+    members = []
+    for _ in range(batch):
+        hrs = hours(n_days, rng)
+        x_true = np.clip(
+            np.asarray(pr.x0) + 0.5 * np.asarray(pr.sigma0) * rng.standard_normal(layout.size),
+            np.asarray(pr.lower),
+            np.asarray(pr.upper),
+        )
+        template = problem(hrs, {s: np.zeros(h.shape) for s, h in hrs.items()})
+        eq = equivalents(jnp.asarray(x_true), jax.tree_util.tree_map(jnp.asarray, template))
+        values = {s: np.asarray(eq[s]) + SIGMA_OBS[s] * rng.standard_normal(hrs[s].shape) for s in STREAMS}
+        members.append(problem(hrs, values))
+    return jax.tree_util.tree_map(lambda *a: jnp.stack([jnp.asarray(x) for x in a]), *members), layout, pr
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--spinup-days", type=int, default=365)
+    ap.add_argument("--batch", type=int, default=4)
+    args = ap.parse_args()
+    settings = AssimilationSettings(max_iter=20)
+    n_cores = os.cpu_count() or 1
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {n_cores} cores, jax {jax.__version__} "
+        f"({jax.default_backend()})"
+    )
+    batch, layout, pr = build_batch(args.days, args.spinup_days, args.batch, settings)
+    print(
+        f"window {args.days} d, spin-up {args.spinup_days} d, batch {args.batch}, controls {layout.size}, "
+        f"obs/pixel {sum(min(c, args.days) for c in COUNTS.values())}"
+    )
+    fn = jax.jit(jax.vmap(partial(assimilate_pixel, settings=settings)))
+    t0 = time.perf_counter()
+    compiled = fn.lower(batch).compile()
+    t_compile = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    out = compiled(batch)
+    jax.block_until_ready(out)
+    t_run = time.perf_counter() - t0
+    rate = args.batch / t_run
+    print(
+        f"compile {t_compile:.1f} s; batch run {t_run:.2f} s -> {rate:.3f} pixel/s, "
+        f"{rate / n_cores:.3f} pixel/s per core"
+    )
+    print("status", np.asarray(out["status"]), "n_iter", np.asarray(out["n_iter"]))
+    print("J prior", np.asarray(out["cost_prior"]).round(1), "J post", np.asarray(out["cost_post"]).round(1))
+
+    one = jax.tree_util.tree_map(lambda a: a[0], batch)
+    data = cost.all_stream_data(one, settings)
+
+    @jax.jit
+    def post_cov(u):
+        _, _, _, g_res, _ = _linearise(u, one, layout, pr, settings, data)
+        return posterior.summarise(posterior.gauss_newton_hessian(g_res), pr.sigma0).sd_post
+
+    u0 = pr.x0 / pr.sigma0
+    jax.block_until_ready(post_cov(u0))
+    t0 = time.perf_counter()
+    jax.block_until_ready(post_cov(u0))
+    print(
+        f"posterior covariance (GN, {layout.size} tangent directions, one pixel): "
+        f"{time.perf_counter() - t0:.2f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()

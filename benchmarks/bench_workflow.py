@@ -1,0 +1,140 @@
+"""Workflow benchmark (issue 7): wall time of the demo chain split by stage, the non-assimilation share, and
+the speed-up of one tile's assimilation from 1 to 2 Dask workers.
+
+Usage (from the repository root; ~20 min on a 2-core machine):
+
+    .venv/bin/python benchmarks/bench_workflow.py --workdir /tmp/tccas-bench [--config config/config.yaml]
+
+Stages are read from the per-job ``benchmark:`` files of the Snakemake run (CPU-wall seconds per job, summed
+per stage): ingest = make_demo_data; regrid = regrid_product; assimilate = assimilate_tile; write =
+init_store + write_tile + finalize_store + quicklook + tabulate_convergence. Jobs of different stages may
+overlap on the 2 cores, so the stage sum exceeds the end-to-end wall time; the non-assimilation share is
+computed from the stage sums. The speed-up re-runs ``tccas assimilate-tile`` on one demo tile with
+``--workers 1`` and ``--workers 2`` (warm JAX compilation cache from the demo run, so both measure cluster
+start + solve).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+# benchmark folder of each rule file (workflow/rules/*.smk) -> stage
+STAGE_OF_FOLDER = {
+    "ingest": "ingest",
+    "regrid": "regrid",
+    "assimilate": "assimilate",
+    "products": "write",
+    "report": "write",
+}
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def run_demo(workdir: Path, config: Path, cores: int) -> float:
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config),
+        "--replace-workflow-config",
+        "--cores",
+        str(cores),
+        "--workflow-profile",
+        str(REPO / "profiles" / "default"),
+    ]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=REPO, env=_env(), check=True)
+    return time.perf_counter() - t0
+
+
+def _seconds(tsv: Path) -> float:
+    with tsv.open() as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    return sum(float(r["s"]) for r in rows) / max(len(rows), 1)
+
+
+def stage_seconds(workdir: Path) -> dict[str, float]:
+    """Sum of job seconds per stage from ``benchmarks/logs/<rule folder>/**.tsv`` of the run."""
+    root = workdir / "benchmarks" / "logs"
+    out = dict.fromkeys(("ingest", "regrid", "assimilate", "write"), 0.0)
+    for f in root.rglob("*.tsv"):
+        out[STAGE_OF_FOLDER[f.relative_to(root).parts[0]]] += _seconds(f)
+    return out
+
+
+def time_assimilation(workdir: Path, config: Path, region: str, tile: str, workers: int) -> float:
+    out = workdir / "bench" / f"{tile}-w{workers}.zarr"
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [
+        str(Path(sys.executable).with_name("tccas")),
+        "assimilate-tile",
+        "--config",
+        str(config),
+        "--region",
+        region,
+        "--tile",
+        tile,
+        "--output",
+        str(out),
+        "--workers",
+        str(workers),
+    ]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=workdir, env=_env(), check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, required=True, help="scratch folder for the run")
+    parser.add_argument("--config", type=Path, default=REPO / "config" / "config.yaml")
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--region", default="iberia", help="region whose first tile is used for the speed-up")
+    parser.add_argument("--reuse", action="store_true", help="keep an existing run in --workdir")
+    args = parser.parse_args(argv)
+    config = args.config.resolve()
+    workdir = args.workdir.resolve()
+    if not args.reuse:
+        shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True, exist_ok=True)
+    wall = run_demo(workdir, config, args.cores)
+    stages = stage_seconds(workdir)
+    total = sum(stages.values())
+    share = (total - stages["assimilate"]) / total if total else float("nan")
+
+    sys.path.insert(0, str(REPO / "src"))
+    from tccas.config import load_config, planned_tiles
+
+    tile = planned_tiles(load_config(config), args.region)[0].name
+    t1 = time_assimilation(workdir, config, args.region, tile, 1)
+    t2 = time_assimilation(workdir, config, args.region, tile, 2)
+
+    print(f"| quantity | value |\n|---|---|\n| end-to-end wall (`--cores {args.cores}`) | {wall:.0f} s |")
+    for stage, seconds in stages.items():
+        print(f"| {stage} (sum of job seconds) | {seconds:.1f} s ({100 * seconds / total:.0f} %) |")
+    print(f"| non-assimilation share | {100 * share:.1f} % |")
+    print(f"| assimilate-tile {args.region}/{tile}, 1 worker | {t1:.1f} s |")
+    print(f"| assimilate-tile {args.region}/{tile}, 2 workers | {t2:.1f} s |")
+    print(f"| speed-up 1 → 2 workers | {t1 / t2:.2f} × |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

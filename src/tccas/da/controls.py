@@ -1,0 +1,292 @@
+"""Control-vector registry (obs_da_spec §6.1–6.2).
+
+``x = [per-tile process parameters, per-tile initial pools, per-tile operator parameters,
+per-pixel operator (and optional global model) parameters]``. Model parameters and initial pools come from
+the model's declarative registry (``tccas.model.PARAMETERS``, ``param_spec``); the observation-operator
+parameters are declared here in :data:`OPERATOR_PARAMETERS` (same record type). Every candidate control
+has a prior mean per PFT, an absolute prior σ (20 % of the prior for process parameters and pools [T],
+50 % for poorly known operator parameters [T-inferred], absolute values where the prior is 0 or the
+literature gives one), and box bounds. Only *active* controls enter x (the TCCAS ``IFIX`` mask, §6.2):
+inactive ones stay at their prior and are not optimised.
+
+Default active set (:data:`DEFAULT_ACTIVE`, a documented [D] choice): the process parameters that the four
+streams can inform within a one-year window — photosynthetic capacity (``vcmax25``, ``ajv``), the
+unknown-identity TCCAS scalars 3–4 [?] represented by ``wmax_scale`` (plant-available water capacity
+multiplier; the model registry also offers ``cw_scale``, inactive by default because it is nearly
+degenerate with ``wmax_scale`` for soil-moisture and VOD information), allocation (``f_fol``, ``f_lab``,
+``f_roo``), leaf lifespan and phenology timing (``leaf_lifespan``, ``d_onset``, ``c_ronset``, ``d_fall``,
+``c_rfall``), wood turnover ``theta_woo`` and ``lma``; all six initial pools per tile; and the operator
+parameters of the enabled streams (FAPAR clumping ζ per tile and background albedo, SIF scale and q_L per
+tile, VOD l_wd, l_fol, l_s, l_f with the gauge l_0 = 1 fixed, SM b0, b1).
+
+Optimisation happens in ``u = x / σ0`` (elementwise) with bounds ``[x_min/σ0, x_max/σ0]`` (§6.2).
+The layout depends only on the number of tiles and the settings (static), the prior values on the PFT
+codes (traced table lookups), so one compiled assimilation serves every PFT mix.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax.numpy as jnp
+import numpy as np
+
+from tccas import model
+from tccas.obs import STREAMS, fapar, sif
+
+N_PFT = len(model.PFT_NAMES)
+
+
+def _tab(values):
+    arr = np.asarray(values, dtype=np.float64)
+    return np.broadcast_to(arr, (N_PFT,)).copy()
+
+
+# FAPAR structure factor ζ per PFT [D]: clumped forests 0.5–0.8, shrubs 0.8, herbaceous 0.9 (obs_da_spec §2.2)
+_ZETA = _tab([1.0, 0.7, 0.75, 0.7, 0.75, 0.65, 0.7, 0.8, 0.8, 0.9, 0.9, 0.9, 0.9, 0.9])
+
+#: Observation-operator parameters (obs_da_spec §2.7, §3.7, §4.1–4.2, §5.1). ``per_pft`` entries are one
+#: control per tile; the others one per pixel. Stream = the prefix before the first underscore.
+OPERATOR_PARAMETERS: tuple[model.ParamSpec, ...] = (
+    model.ParamSpec(
+        "fapar_zeta",
+        "1",
+        True,
+        _ZETA,
+        0.2 * _ZETA,
+        _tab(0.3),
+        _tab(1.1),
+        "obs_da_spec §2.2, §2.7 [D]",
+        "two-stream structure factor ζ = ζ* (TIP effective LAI / LAI)",
+    ),
+    model.ParamSpec(
+        "fapar_rg",
+        "1",
+        False,
+        fapar.TIP_VIS["r_g"],
+        0.05,
+        0.01,
+        0.4,
+        "obs_da_spec §2.1, §2.7 [L]",
+        "VIS background albedo under the canopy",
+    ),
+    model.ParamSpec(
+        "sif_scale",
+        "1",
+        False,
+        1.0,
+        0.3,
+        0.2,
+        3.0,
+        "obs_da_spec §3.4 [D]",
+        "stream-wide SIF scale factor (conversion / angular bias)",
+    ),
+    model.ParamSpec(
+        "sif_q_l",
+        "1",
+        True,
+        _tab(sif.Q_L),
+        _tab(0.2),
+        _tab(0.3),
+        _tab(1.0),
+        "obs_da_spec §3.2 [L][D]",
+        "fraction of open PSII reaction centres q_L",
+    ),
+    model.ParamSpec(
+        "vod_l_wd",
+        "m2 gC-1",
+        False,
+        5e-5,
+        2.5e-5,
+        1e-6,
+        1e-3,
+        "obs_da_spec §4.1 [D], σ 50 %",
+        "L-VOD per unit wood carbon",
+    ),
+    model.ParamSpec(
+        "vod_l_fol",
+        "m2 gC-1",
+        False,
+        3e-3,
+        1.5e-3,
+        1e-5,
+        3e-2,
+        "obs_da_spec §4.1 [D], σ 50 %",
+        "L-VOD per unit foliage carbon",
+    ),
+    model.ParamSpec(
+        "vod_l_s",
+        "1",
+        False,
+        0.5,
+        0.25,
+        0.0,
+        5.0,
+        "obs_da_spec §4.1–4.2 [D], σ 50 %, l_0 = 1",
+        "L-VOD sensitivity to relative root-zone soil water",
+    ),
+    model.ParamSpec(
+        "vod_l_f",
+        "1",
+        False,
+        0.5,
+        0.25,
+        0.0,
+        5.0,
+        "obs_da_spec §4.1–4.2 [D], σ 50 %, l_0 = 1",
+        "L-VOD sensitivity to the evaporative fraction E/E_pot",
+    ),
+    model.ParamSpec(
+        "sm_b0", "m3 m-3", False, 0.0, 0.05, -0.2, 0.2, "obs_da_spec §5.1 [D]", "SMOS SM additive bias"
+    ),
+    model.ParamSpec("sm_b1", "1", False, 1.0, 0.2, 0.3, 2.0, "obs_da_spec §5.1 [D]", "SMOS SM scaling"),
+)
+
+POOL_NAMES: tuple[str, ...] = tuple(f"c_{p}0" for p in model.Pools._fields)
+TILE_PARAM_NAMES: tuple[str, ...] = tuple(model.TileParams._fields)
+GLOBAL_PARAM_NAMES: tuple[str, ...] = tuple(model.GlobalParams._fields)
+OPERATOR_NAMES: tuple[str, ...] = tuple(p.name for p in OPERATOR_PARAMETERS)
+
+DEFAULT_ACTIVE: tuple[str, ...] = (
+    "vcmax25",
+    "ajv",
+    "wmax_scale",
+    "f_fol",
+    "f_lab",
+    "f_roo",
+    "leaf_lifespan",
+    "theta_woo",
+    "d_onset",
+    "c_ronset",
+    "d_fall",
+    "c_rfall",
+    "lma",
+    *POOL_NAMES,
+    *OPERATOR_NAMES,
+)
+
+_OPS = {p.name: p for p in OPERATOR_PARAMETERS}
+
+
+def spec(name: str) -> model.ParamSpec:
+    """Registry entry of a control candidate (model parameter, initial pool or operator parameter)."""
+    if name in _OPS:
+        return _OPS[name]
+    return model.param_spec(name)
+
+
+def stream_of(name: str) -> str | None:
+    """Stream an operator parameter belongs to (``None`` for model parameters and pools)."""
+    if name not in _OPS:
+        return None
+    head = name.split("_", 1)[0]
+    return head if head in STREAMS else None
+
+
+class ControlLayout(NamedTuple):
+    """Static description of x: ``names[i]`` registry name and ``tiles[i]`` tile index (−1 = per pixel)."""
+
+    names: tuple[str, ...]
+    tiles: tuple[int, ...]
+    n_tiles: int
+
+    @property
+    def size(self) -> int:
+        return len(self.names)
+
+    def index(self, name: str, tile: int = -1) -> int:
+        for i, (n, t) in enumerate(zip(self.names, self.tiles, strict=True)):
+            if n == name and t == tile:
+                return i
+        raise KeyError(f"control {name!r} (tile {tile}) is not active")
+
+
+def build_layout(n_tiles: int, active=None, streams=STREAMS) -> ControlLayout:
+    """Control layout for ``n_tiles`` tiles (obs_da_spec §6.1). ``active`` names the active controls
+    (default :data:`DEFAULT_ACTIVE`); operator parameters of disabled streams are dropped."""
+    active = DEFAULT_ACTIVE if active is None else tuple(active)
+    for n in active:
+        spec(n)  # raises KeyError naming an unknown control
+    active = tuple(n for n in active if stream_of(n) is None or stream_of(n) in streams)
+    names, tiles = [], []
+    per_tile = [n for n in active if spec(n).per_pft]
+    per_pixel = [n for n in active if not spec(n).per_pft]
+    for t in range(n_tiles):
+        for n in per_tile:
+            names.append(n)
+            tiles.append(t)
+    for n in per_pixel:
+        names.append(n)
+        tiles.append(-1)
+    return ControlLayout(tuple(names), tuple(tiles), int(n_tiles))
+
+
+def _table(name, field):
+    value = getattr(spec(name), field)
+    return jnp.asarray(np.broadcast_to(np.asarray(value, dtype=np.float64), (N_PFT,)))
+
+
+def control_names(layout: ControlLayout, pfts) -> list[str]:
+    """Human-readable names, e.g. ``vcmax25[1:C3Gr]`` for tile 1 with PFT C3Gr, ``sif_scale``."""
+    pfts = np.asarray(pfts)
+    out = []
+    for n, t in zip(layout.names, layout.tiles, strict=True):
+        out.append(n if t < 0 else f"{n}[{t}:{model.PFT_NAMES[int(pfts[t])]}]")
+    return out
+
+
+class Prior(NamedTuple):
+    """Prior mean, σ0, bounds of x, and the u-space scaling (all shape (n_controls,))."""
+
+    x0: jnp.ndarray
+    sigma0: jnp.ndarray
+    lower: jnp.ndarray
+    upper: jnp.ndarray
+
+
+def prior(layout: ControlLayout, pfts) -> Prior:
+    """Prior of the active controls for the tile PFT codes ``pfts`` (traced allowed; obs_da_spec §6.2).
+
+    Entries with σ0 = 0 (e.g. empty pools of a NoVeg padding tile) get σ0 = 1 so that ``u = x/σ0`` stays
+    finite; such controls have no influence on the model and keep their prior.
+    """
+    pfts = jnp.asarray(pfts, dtype=jnp.int32)
+    cols = {"prior": [], "sigma": [], "lower": [], "upper": []}
+    for n, t in zip(layout.names, layout.tiles, strict=True):
+        code = pfts[t] if t >= 0 else pfts[0]
+        for f in cols:
+            cols[f].append(_table(n, f)[code])
+    x0, s0, lo, hi = (jnp.stack(cols[f]) if cols[f] else jnp.zeros(0) for f in cols)
+    s0 = jnp.where(s0 > 0, s0, 1.0)
+    return Prior(x0=x0, sigma0=s0, lower=jnp.minimum(lo, x0), upper=jnp.maximum(hi, x0))
+
+
+class Unpacked(NamedTuple):
+    """Model and operator inputs reconstructed from x."""
+
+    tile_params: object  # model.TileParams, leaves (n_tiles,)
+    global_params: object  # model.GlobalParams
+    pools0: object  # model.Pools, leaves (n_tiles,)
+    operator: dict  # name -> (n_tiles,) for per-PFT entries, scalar otherwise
+
+
+def unpack(x, layout: ControlLayout, pfts) -> Unpacked:
+    """Scatter the active controls into the default (prior) parameter pytrees (obs_da_spec §6.1)."""
+    pfts = jnp.asarray(pfts, dtype=jnp.int32)
+    idx = {(n, t): i for i, (n, t) in enumerate(zip(layout.names, layout.tiles, strict=True))}
+
+    def per_tile(name):
+        base = _table(name, "prior")[pfts]
+        for t in range(layout.n_tiles):
+            if (name, t) in idx:
+                base = base.at[t].set(x[idx[(name, t)]])
+        return base
+
+    def per_pixel(name):
+        return x[idx[(name, -1)]] if (name, -1) in idx else jnp.asarray(float(spec(name).prior))
+
+    tile_params = model.TileParams(*(per_tile(n) for n in TILE_PARAM_NAMES))
+    global_params = model.GlobalParams(*(per_pixel(n) for n in GLOBAL_PARAM_NAMES))
+    pools0 = model.Pools(*(per_tile(n) for n in POOL_NAMES))
+    operator = {p.name: (per_tile(p.name) if p.per_pft else per_pixel(p.name)) for p in OPERATOR_PARAMETERS}
+    return Unpacked(tile_params, global_params, pools0, operator)

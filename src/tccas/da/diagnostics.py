@@ -1,0 +1,92 @@
+"""TCCAS-style diagnostic tables (obs_da_spec §6.8). Pure functions returning strings; printing and logging
+happen in the pipeline.
+
+Control table columns: ``i, name, Prior, Posterior, Chg[% of x0] = 100 (x_post − x0)/x0,
+Chg[% of sx0] = 100 (x_post − x0)/σ0, σ0, σ_post, UR``. Stream table: ``stream, n, J prior, J post,
+2J/n post, RMSE prior, RMSE post``. Iteration log: ``iter, J, |proj g|∞``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tccas.obs import STREAMS
+
+
+def _pct(num, den):
+    den = np.asarray(den, dtype=np.float64)
+    return np.where(den != 0, 100.0 * np.asarray(num) / np.where(den != 0, den, 1.0), np.nan)
+
+
+def control_table(names, x_prior, x_post, sd_prior, sd_post) -> str:
+    """Per-control table of obs_da_spec §6.8 (all inputs 1-D, physical units)."""
+    x0, x1, s0, s1 = (np.asarray(a, dtype=np.float64) for a in (x_prior, x_post, sd_prior, sd_post))
+    chg_x = _pct(x1 - x0, x0)
+    chg_s = _pct(x1 - x0, s0)
+    ur = np.where(s0 > 0, 1.0 - s1 / np.where(s0 > 0, s0, 1.0), 0.0)
+    width = max([len(n) for n in names] + [4])
+    head = (
+        f"{'i':>4} {'name':<{width}} {'Prior':>12} {'Posterior':>12} {'Chg[%x0]':>10} {'Chg[%sx0]':>10} "
+        f"{'sigma0':>11} {'sigma_post':>11} {'UR':>6}"
+    )
+    lines = [head]
+    for i, n in enumerate(names):
+        lines.append(
+            f"{i + 1:>4} {n:<{width}} {x0[i]:>12.5g} {x1[i]:>12.5g} {chg_x[i]:>10.2f} {chg_s[i]:>10.2f} "
+            f"{s0[i]:>11.4g} {s1[i]:>11.4g} {ur[i]:>6.3f}"
+        )
+    return "\n".join(lines)
+
+
+def stream_statistics(residual_prior, residual_post, mask, sigma_d):
+    """Per-stream n, J prior/post, RMSE prior/post (stream units) from normalised residuals
+    ``r = mask (m − d)/σ_d`` of one stream (obs_da_spec §6.8)."""
+    r0, r1, m, sd = (np.asarray(a, dtype=np.float64) for a in (residual_prior, residual_post, mask, sigma_d))
+    n = int(np.sum(m > 0))
+    denom = max(n, 1)
+    return {
+        "n": n,
+        "j_prior": 0.5 * float(np.sum(r0**2)),
+        "j_post": 0.5 * float(np.sum(r1**2)),
+        "rmse_prior": float(np.sqrt(np.sum((r0 * sd) ** 2) / denom)) if n else float("nan"),
+        "rmse_post": float(np.sqrt(np.sum((r1 * sd) ** 2) / denom)) if n else float("nan"),
+    }
+
+
+def stream_table(stats: dict) -> str:
+    """Per-stream table from ``{stream: stream_statistics(...)}`` (streams in STREAMS order)."""
+    lines = [
+        f"{'stream':<7} {'n':>6} {'J prior':>11} {'J post':>11} {'2J/n post':>10} {'RMSE prior':>11} "
+        f"{'RMSE post':>11}"
+    ]
+    for s in STREAMS:
+        if s not in stats:
+            continue
+        st = stats[s]
+        ratio = 2.0 * st["j_post"] / st["n"] if st["n"] else float("nan")
+        lines.append(
+            f"{s:<7} {st['n']:>6d} {st['j_prior']:>11.4g} {st['j_post']:>11.4g} {ratio:>10.3f} "
+            f"{st['rmse_prior']:>11.4g} {st['rmse_post']:>11.4g}"
+        )
+    return "\n".join(lines)
+
+
+def iteration_log(f_hist, pg_hist) -> str:
+    """``iter, J, |proj g|∞`` lines of the accepted iterations (NaN entries = not reached)."""
+    f, g = np.asarray(f_hist, dtype=np.float64), np.asarray(pg_hist, dtype=np.float64)
+    lines = [f"{'iter':>4} {'J':>14} {'|proj g|':>12}"]
+    for i in range(f.shape[0]):
+        if np.isfinite(f[i]):
+            lines.append(f"{i:>4} {f[i]:>14.6g} {g[i]:>12.4g}")
+    return "\n".join(lines)
+
+
+def summary_line(result: dict, status_names: dict) -> str:
+    """One-line pixel summary from an :func:`~tccas.da.assimilate_pixel` result (unbatched)."""
+    st = int(np.asarray(result["status"]))
+    return (
+        f"status={status_names.get(st, st)} iter={int(np.asarray(result['n_iter']))} "
+        f"J prior={float(result['cost_prior']):.4g} J post={float(result['cost_post']):.4g} "
+        f"DFS={float(result['dfs']):.3g} "
+        + " ".join(f"n_{s}={int(np.asarray(result[f'n_obs_{s}']))}" for s in STREAMS)
+    )

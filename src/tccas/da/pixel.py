@@ -1,0 +1,294 @@
+"""Per-pixel variational assimilation: problem pytrees, settings, vmappable driver (obs_da_spec §6, §7.3).
+
+:func:`assimilate_pixel` is the ONE function the pipeline vmaps over a padded batch of pixels
+(``jit(vmap(partial(assimilate_pixel, settings=settings)))``): prior → batched bounded L-BFGS-B in u-space
+→ posterior covariance (Gauss–Newton or full Hessian) → propagation to targets → flat dict of arrays
+(contract C2). It contains no exceptions and no Python branching on traced values; outcomes are reported
+through ``status``.
+
+Per-pixel footprint mode (obs_da_spec §7.3, Mode A): a coarse observation is used in each covered pixel as
+an observation of the footprint mean; its representativeness error ``ObsStream.sigma_repr`` (computed by the
+pipeline from :func:`prior_equivalents`) enters ``σ_d² = σ_obs² + σ_mod² + σ_repr²``. Neighbouring pixels'
+posterior errors are correlated through the shared coarse observation; regional aggregates must add the
+common-error term (§7.3) — the pixel problem itself is independent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from tccas import model
+from tccas.da import controls, cost, lbfgsb, posterior, propagate
+from tccas.obs import STREAMS, common, fapar, sif, soil_moisture, vod
+
+
+class ObsStream(NamedTuple):
+    """One observation stream of ONE pixel, padded to a fixed length n_max (contract C2).
+
+    ``t_hour`` int32 hour index from the window start (after spin-up; hour 0 = window day 0, 00 UTC);
+    ``value``, ``sigma_obs``, ``sigma_repr`` float64 (stream units); ``mask`` float64 1/0 — 0 marks padding or
+    QC-rejected data, which never reaches the cost or its gradient even if ``value`` is NaN.
+    """
+
+    t_hour: Any
+    value: Any
+    sigma_obs: Any
+    sigma_repr: Any
+    mask: Any
+
+
+class PixelProblem(NamedTuple):
+    """Everything to assimilate ONE pixel (all leaves arrays, stackable/vmappable; contract C2)."""
+
+    forcing: Any  # tccas.model.Forcing of the window
+    spinup_forcing: Any  # tccas.model.Forcing run before the window (pools0 are its initial state)
+    site: Any  # tccas.model.Site
+    pfts: Any  # int32 (n_tiles,)
+    fractions: Any  # (n_tiles,)
+    obs: dict  # stream -> ObsStream; all four streams present (unused ones all-masked)
+    valid: Any  # 1.0 real pixel, 0.0 batch padding
+
+
+_ERROR_DEFAULTS = {
+    "fapar": fapar.ERROR_MODEL,
+    "sif": sif.ERROR_MODEL,
+    "vod": vod.ERROR_MODEL,
+    "sm": soil_moisture.ERROR_MODEL,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class AssimilationSettings:
+    """Static settings of the assimilation (hashable; contract C2, obs_da_spec §6.5–6.6).
+
+    - ``max_iter`` iteration cap (TCCAS ITMAX), ``memory`` L-BFGS pairs (M = 10), ``tol_pg`` projected-
+      gradient tolerance in u-space, ``ftol`` relative-decrease tolerance, ``max_ls`` line-search trials;
+    - ``streams``: enabled streams (a disabled stream is fully masked and its operator controls dropped);
+    - ``posterior``: ``"gauss_newton"`` (default) or ``"hessian"`` (full Hessian, GN fallback if not SPD);
+    - ``model_options``: ``tccas.model.ModelOptions``;
+    - ``controls``: active control names (``None`` → :data:`tccas.da.controls.DEFAULT_ACTIVE`);
+    - ``fapar_illumination`` ``"iso"`` | ``"mixed"`` (obs_da_spec §2.5), ``vod_temperature`` ``"air"`` |
+      ``"canopy"`` (§4.1 [?]), ``sif_overpass_hour_local`` (13.5 LST, §3.5);
+    - ``error_models``: per-stream :class:`~tccas.obs.common.StreamErrorModel` overrides, as a tuple of
+      ``(stream, model)`` pairs (defaults from the operator modules, obs_da_spec §2.6, §3.6, §4.4, §5.2);
+    - ``jacobian_chunk``: tangent directions evaluated together for the posterior (memory/speed trade-off).
+    """
+
+    max_iter: int = 20
+    memory: int = 10
+    tol_pg: float = 1e-4
+    ftol: float = 1e-10
+    max_ls: int = 20
+    streams: tuple[str, ...] = STREAMS
+    posterior: str = "gauss_newton"
+    model_options: Any = dataclasses.field(default_factory=model.ModelOptions)
+    controls: tuple[str, ...] | None = None
+    fapar_illumination: str = "iso"
+    vod_temperature: str = "air"
+    sif_overpass_hour_local: float = sif.OVERPASS_HOUR_LOCAL
+    error_models: tuple = ()
+    jacobian_chunk: int = 16
+
+    def __post_init__(self):
+        unknown = [s for s in self.streams if s not in STREAMS]
+        if unknown:
+            raise ValueError(f"AssimilationSettings.streams: unknown stream(s) {unknown}; known {STREAMS}")
+        if self.posterior not in ("gauss_newton", "hessian"):
+            raise ValueError(
+                f"AssimilationSettings.posterior must be 'gauss_newton' or 'hessian', got {self.posterior!r}"
+            )
+        if self.vod_temperature not in ("air", "canopy"):
+            raise ValueError(
+                f"AssimilationSettings.vod_temperature must be 'air' or 'canopy', "
+                f"got {self.vod_temperature!r}"
+            )
+        if self.fapar_illumination not in ("iso", "mixed"):
+            raise ValueError(
+                f"AssimilationSettings.fapar_illumination must be 'iso' or 'mixed', "
+                f"got {self.fapar_illumination!r}"
+            )
+        for s, _ in self.error_models:
+            if s not in STREAMS:
+                raise ValueError(f"AssimilationSettings.error_models: unknown stream {s!r}")
+
+    def error_model(self, stream: str) -> common.StreamErrorModel:
+        """Error model of ``stream``: override if given, else the operator module's default."""
+        return dict(self.error_models).get(stream, _ERROR_DEFAULTS[stream])
+
+    @classmethod
+    def from_config(cls, config: dict) -> AssimilationSettings:
+        """Settings from the validated project config (contract C4 keys ``assimilation``, ``streams``,
+        ``model``)."""
+        a = config.get("assimilation", {})
+        st = config.get("streams", {})
+        enabled = tuple(s for s in STREAMS if st.get(s, {}).get("enabled", True))
+        d = _ERROR_DEFAULTS
+        f, si, v, sm = (st.get(s, {}) for s in STREAMS)
+        errors = (
+            (
+                "fapar",
+                common.StreamErrorModel(
+                    f.get("sigma_model", d["fapar"].sigma_model_abs),
+                    0.0,
+                    f.get("sigma_floor", d["fapar"].sigma_floor),
+                ),
+            ),
+            (
+                "sif",
+                common.StreamErrorModel(
+                    si.get("sigma_model_abs", d["sif"].sigma_model_abs),
+                    si.get("sigma_model_rel", d["sif"].sigma_model_rel),
+                    d["sif"].sigma_floor,
+                ),
+            ),
+            (
+                "vod",
+                common.StreamErrorModel(
+                    d["vod"].sigma_model_abs,
+                    v.get("sigma_model_rel", d["vod"].sigma_model_rel),
+                    d["vod"].sigma_floor,
+                ),
+            ),
+            (
+                "sm",
+                common.StreamErrorModel(
+                    sm.get("sigma_model", d["sm"].sigma_model_abs), 0.0, d["sm"].sigma_floor
+                ),
+            ),
+        )
+        return cls(
+            max_iter=int(a.get("max_iter", 20)),
+            memory=int(a.get("memory", 10)),
+            tol_pg=float(a.get("tol_pg", 1e-4)),
+            streams=enabled,
+            posterior=a.get("posterior", "gauss_newton"),
+            model_options=model.ModelOptions.from_config(config.get("model")),
+            sif_overpass_hour_local=float(si.get("overpass_hour_local", sif.OVERPASS_HOUR_LOCAL)),
+            error_models=errors,
+        )
+
+
+def layout_for(n_tiles: int, settings: AssimilationSettings) -> controls.ControlLayout:
+    """Static control layout for ``n_tiles`` tiles under ``settings``."""
+    return controls.build_layout(n_tiles, settings.controls, settings.streams)
+
+
+def control_names(pfts, settings: AssimilationSettings) -> list[str]:
+    """Names of the entries of the x vectors returned by :func:`assimilate_pixel` (contract C2)."""
+    return controls.control_names(layout_for(len(pfts), settings), pfts)
+
+
+def prior_equivalents(problem: PixelProblem, settings: AssimilationSettings) -> dict[str, jax.Array]:
+    """Model equivalents of every stream's observation slots under the prior (obs_da_spec §7.3), shape
+    ``(n_max,)`` per stream, for all slots (masked or not) — the pipeline derives footprint
+    representativeness errors from them."""
+    layout = layout_for(problem.pfts.shape[0], settings)
+    pr = controls.prior(layout, problem.pfts)
+    out, op = cost.run_model(pr.x0, problem, layout, settings)
+    t_hours = {s: jnp.asarray(problem.obs[s].t_hour, dtype=jnp.int32) for s in STREAMS}
+    return cost.equivalents(out, op, problem, settings, t_hours)
+
+
+def _linearise(u, problem, layout, pr, settings, data):
+    """Primal outputs and u-Jacobians of the normalised residuals and the targets (one tangent-linear run
+    per control, evaluated in chunks; obs_da_spec §6.6–6.7)."""
+
+    def f(v):
+        ev = cost.evaluate(v, problem, layout, pr, settings, data)
+        res = jnp.concatenate([ev.residuals[s] for s in STREAMS])
+        tgt = jnp.stack([ev.targets[t] for t in cost.TARGETS])
+        return res, tgt, ev
+
+    n = u.shape[0]
+
+    def push(v):
+        primal, (d_res, d_tgt, _) = jax.jvp(f, (u,), (v,))
+        return primal, d_res, d_tgt
+
+    # the primal is recomputed with every tangent (no separate forward trace); keep the first copy
+    primal, g_res, a_tgt = jax.lax.map(push, jnp.eye(n), batch_size=min(settings.jacobian_chunk, n))
+    res, tgt, ev = jax.tree_util.tree_map(lambda a: a[0], primal)
+    return res, tgt, ev, g_res.T, a_tgt.T
+
+
+def assimilate_pixel(problem: PixelProblem, settings: AssimilationSettings) -> dict[str, jax.Array]:
+    """Assimilate the observations of ONE pixel (obs_da_spec §6; contract C2). vmappable and jit-able.
+
+    Status: 0 converged, 1 max_iter, 2 line-search failure, 3 no observations (prior returned),
+    4 batch padding (all float outputs NaN).
+    """
+    layout = layout_for(problem.pfts.shape[0], settings)
+    pr = controls.prior(layout, problem.pfts)
+    data = cost.all_stream_data(problem, settings)
+    u0 = pr.x0 / pr.sigma0
+    lo_u, hi_u = pr.lower / pr.sigma0, pr.upper / pr.sigma0
+    n_obs = {s: jnp.sum(data[s].mask) for s in STREAMS}
+    has_obs = sum(n_obs.values()) > 0
+    valid = problem.valid > 0.5
+
+    j = cost.make_cost(problem, layout, pr, settings)
+    res = lbfgsb.minimize(
+        jax.value_and_grad(j),
+        u0,
+        lo_u,
+        hi_u,
+        max_iter=settings.max_iter,
+        memory=settings.memory,
+        tol_pg=settings.tol_pg,
+        ftol=settings.ftol,
+        max_ls=settings.max_ls,
+        skip=~(valid & has_obs),
+    )
+    use_opt = valid & has_obs
+    u_hat = jnp.where(use_opt, res.x, jnp.clip(u0, lo_u, hi_u))
+    status = jnp.where(~valid, lbfgsb.PADDING, jnp.where(~has_obs, lbfgsb.NO_OBS, res.status)).astype(
+        jnp.int32
+    )
+    n_iter = jnp.where(use_opt, res.n_iter, 0).astype(jnp.int32)
+
+    lin = jax.lax.map(lambda v: _linearise(v, problem, layout, pr, settings, data), jnp.stack([u0, u_hat]))
+    _, tgt_v, ev, g_res, a_tgt = lin
+    h_gn = posterior.gauss_newton_hessian(g_res[1])
+    if settings.posterior == "hessian":
+        grad_j = jax.grad(j)
+        h_full = jax.lax.map(
+            lambda v: jax.jvp(grad_j, (u_hat,), (v,))[1],
+            jnp.eye(u0.shape[0]),
+            batch_size=min(settings.jacobian_chunk, u0.shape[0]),
+        )
+        h, _ = posterior.choose_hessian(h_full, h_gn)
+    else:
+        h = h_gn
+    post = posterior.summarise(h, pr.sigma0)
+    c_u = post.cov_u
+
+    out: dict[str, jax.Array] = {"status": status, "n_iter": n_iter}
+    jp0, js0 = cost.cost_terms(u0, u0, {s: ev.residuals[s][0] for s in STREAMS})
+    jp1, js1 = cost.cost_terms(u_hat, u0, {s: ev.residuals[s][1] for s in STREAMS})
+    out["cost_prior"] = jp0 + sum(js0.values())
+    out["cost_post"] = jp1 + sum(js1.values())
+    out["dfs"] = post.dfs
+    for s in STREAMS:
+        out[f"n_obs_{s}"] = n_obs[s].astype(jnp.int32)
+    for s in STREAMS:
+        out[f"cost_post_{s}"] = js1[s]
+    sd_t_post = propagate.target_sd(a_tgt[1], c_u)
+    sd_t_prior = propagate.target_sd(a_tgt[0])
+    for i, t in enumerate(cost.TARGETS):
+        out[t] = tgt_v[1][i]
+        out[f"{t}_sd"] = sd_t_post[i]
+        out[f"{t}_prior"] = tgt_v[0][i]
+        out[f"{t}_prior_sd"] = sd_t_prior[i]
+        out[f"{t}_ur"] = propagate.uncertainty_reduction(sd_t_post[i], sd_t_prior[i])
+    out["x_post"] = jnp.where(use_opt, u_hat * pr.sigma0, pr.x0)
+    out["x_prior"] = pr.x0
+    out["x_sd_post"] = post.sd_post
+    out["x_sd_prior"] = post.sd_prior
+    out["x_ur"] = post.ur
+    for name in cost.SERIES:
+        out[f"series_{name}"] = ev.series[name][1]
+    return {k: (v if v.dtype.kind in "iu" else jnp.where(valid, v, jnp.nan)) for k, v in out.items()}

@@ -1,0 +1,663 @@
+"""The region map store: declarative output-variable registry → Zarr v3 template → per-tile region writes →
+finalize (ecosystem_aesthetics §2.5, §2.6, §6; contract C4 path ``results/maps/{region}.zarr``).
+
+Layout of a region store (one per region, EPSG:3035, 100 m, north-up):
+
+* dims ``y`` (cell centres, decreasing), ``x`` (increasing), ``time`` (the time-resolved maps at the
+  configured step, with CF ``time_bounds``), ``control`` (names of the per-pixel control vector,
+  obs_da_spec §6.1), ``tile_slot`` (PFT tile slots of a pixel);
+* every variable of :func:`load_registry` (``output_variables.yaml``) with CF attributes (``units``,
+  ``long_name``, ``standard_name`` where one exists, ``cell_methods``, ``grid_mapping``,
+  ``ancillary_variables``, ``flag_values``/``flag_meanings``) and an explicit ``_FillValue``;
+* a scalar ``spatial_ref`` grid-mapping coordinate written by rioxarray (CF parameters + WKT + GeoTransform)
+  that every variable lists in its ``coordinates`` attribute, so ``xr.open_zarr(store)[var].rio.crs`` is
+  EPSG:3035 and ``.rio.transform()`` is the tile-aligned 100 m transform;
+* GeoZarr convention attributes on the root group (``proj:code``, ``spatial:dimensions``,
+  ``spatial:transform``, ``spatial:shape``, ``spatial:bbox``, declared in ``zarr_conventions``).
+
+Chunks along y/x are one processing tile (``chunks: tile`` in the registry), so two tile jobs never write the
+same Zarr chunk and no sharding is needed for safe concurrent region writes; time is chunked by one step.
+Never append: the template is written once (metadata and coordinates only), tiles are written by
+``region=`` (idempotent), and :func:`finalize_store` consolidates and validates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import shutil
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import dask.array as da
+import numpy as np
+import rioxarray  # noqa: F401  (registers the .rio accessor)
+import xarray as xr
+import yaml
+import zarr
+from affine import Affine
+
+from tccas.grid import CRS
+from tccas.grid.tiles import Tile
+
+REGISTRY_PATH = Path(__file__).with_name("output_variables.yaml")
+CONVENTIONS = "CF-1.11"
+TIME_UNITS = "days since 2015-01-01"  # TCCAS calendar origin (model_spec §2.2)
+GEOZARR_CONVENTIONS = [
+    {
+        "name": "proj:",
+        "schema_url": "https://raw.githubusercontent.com/zarr-conventions/proj/refs/tags/v1/schema.json",
+        "spec_url": "https://github.com/zarr-conventions/proj/blob/v1/README.md",
+    },
+    {
+        "name": "spatial:",
+        "schema_url": "https://raw.githubusercontent.com/zarr-conventions/spatial/refs/tags/v1/schema.json",
+        "spec_url": "https://github.com/zarr-conventions/spatial/blob/v1/README.md",
+    },
+]
+
+
+# Per-tile result keys (besides the contract-C2 DA outputs) that run over the PFT tile slots of a pixel.
+TILE_SLOT_KEYS = ("pfts", "fractions")
+
+
+class StoreValidationError(ValueError):
+    """A region store that fails the finalize checks; the message names the store and every failure."""
+
+
+@dataclass(frozen=True)
+class VariableSpec:
+    """One output variable of the region store (a row of the expanded registry).
+
+    ``source`` is the key of the per-pixel DA result (contract C2) the values come from; ``kind`` is
+    ``target`` (a target statistic), ``diagnostic``, ``parameter`` (dims control, y, x) or ``series``
+    (dims time, y, x). ``quicklook`` names the quick-look style (``sequential``, ``diverging``,
+    ``uncertainty``, ``reduction``, ``status``) or is None for no PNG.
+    """
+
+    name: str
+    kind: str
+    source: str
+    dims: tuple[str, ...]
+    dtype: str
+    fill_value: float | int
+    units: str
+    long_name: str
+    standard_name: str | None = None
+    cell_methods: str | None = None
+    quicklook: str | None = None
+    flag_values: tuple[int, ...] | None = None
+    flag_meanings: str | None = None
+    ancillary_variables: str | None = None
+    target: str | None = None
+
+    def attrs(self) -> dict:
+        """CF attributes of the variable (``grid_mapping``/``coordinates`` go to the encoding)."""
+        out = {"units": self.units, "long_name": self.long_name}
+        for key in ("standard_name", "cell_methods", "flag_meanings", "ancillary_variables"):
+            value = getattr(self, key)
+            if value:
+                out[key] = value
+        if self.flag_values is not None:
+            out["flag_values"] = list(self.flag_values)
+        return out
+
+    @property
+    def is_float(self) -> bool:
+        return np.dtype(self.dtype).kind == "f"
+
+
+def _fill(value, dtype: str):
+    if isinstance(value, str) and value.lower() == "nan":
+        return float("nan")
+    return np.dtype(dtype).type(value).item()
+
+
+@functools.cache
+def load_registry(path: str | Path = REGISTRY_PATH) -> tuple[VariableSpec, ...]:
+    """Expand ``output_variables.yaml`` into the ordered tuple of :class:`VariableSpec`."""
+    path = Path(path)
+    try:
+        card = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as err:
+        raise ValueError(f"{path}: cannot read the output-variable registry: {err}") from None
+    fills = card["fill_value"]
+    specs: list[VariableSpec] = []
+    for target in card["targets"]:
+        tname = target["name"]
+        for suffix, stat in card["statistics"].items():
+            modifier = stat["standard_name_modifier"]
+            std = target.get("standard_name")
+            if std and modifier:
+                std = f"{std} {modifier}"
+            elif modifier or suffix == "_ur":
+                std = None
+            quicklook = target["quicklook"] if stat["quicklook"] == "target" else stat["quicklook"]
+            ancillary = f"{tname}_sd {tname}_ur" if suffix == "" else None
+            specs.append(
+                VariableSpec(
+                    name=f"{tname}{suffix}",
+                    kind="target",
+                    source=f"{tname}{suffix}",
+                    dims=("y", "x"),
+                    dtype="float32",
+                    fill_value=_fill(fills["float32"], "float32"),
+                    units=target["units"] if stat["units"] == "target" else stat["units"],
+                    long_name=stat["long_name"].format(long_name=target["long_name"]),
+                    standard_name=std,
+                    cell_methods=target.get("cell_methods"),
+                    quicklook=quicklook,
+                    ancillary_variables=ancillary,
+                    target=tname,
+                )
+            )
+    for diag in card["diagnostics"]:
+        dtype = diag.get("dtype", "float32")
+        specs.append(
+            VariableSpec(
+                name=diag["name"],
+                kind="diagnostic",
+                source=diag["name"],
+                dims=("y", "x"),
+                dtype=dtype,
+                fill_value=_fill(fills[dtype], dtype),
+                units=diag["units"],
+                long_name=diag["long_name"],
+                quicklook=diag.get("quicklook"),
+                flag_values=tuple(diag["flag_values"]) if "flag_values" in diag else None,
+                flag_meanings=diag.get("flag_meanings"),
+            )
+        )
+    for par in card["parameters"]:
+        specs.append(
+            VariableSpec(
+                name=par["name"],
+                kind="parameter",
+                source=par["name"],
+                dims=("control", "y", "x"),
+                dtype="float32",
+                fill_value=_fill(fills["float32"], "float32"),
+                units=par["units"],
+                long_name=par["long_name"],
+            )
+        )
+    for lc in card["land_cover"]:
+        dtype = lc.get("dtype", "float32")
+        specs.append(
+            VariableSpec(
+                name=lc["name"],
+                kind="land_cover",
+                source=lc["source"],
+                dims=("tile_slot", "y", "x"),
+                dtype=dtype,
+                fill_value=_fill(fills[dtype], dtype),
+                units=lc["units"],
+                long_name=lc["long_name"],
+                flag_values=tuple(lc["flag_values"]) if "flag_values" in lc else None,
+                flag_meanings=lc.get("flag_meanings"),
+            )
+        )
+    for ser in card["series"]:
+        specs.append(
+            VariableSpec(
+                name=ser["name"],
+                kind="series",
+                source=ser["source"],
+                dims=("time", "y", "x"),
+                dtype="float32",
+                fill_value=_fill(fills["float32"], "float32"),
+                units=ser["units"],
+                long_name=ser["long_name"],
+                standard_name=ser.get("standard_name"),
+                cell_methods="time: mean",
+            )
+        )
+    names = [s.name for s in specs]
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise ValueError(f"{path}: duplicate output variables {sorted(duplicates)}")
+    return tuple(specs)
+
+
+@functools.cache
+def registry_chunks(path: str | Path = REGISTRY_PATH) -> dict[str, int | str]:
+    """The per-dimension chunk rule of the registry (``tile``, ``all`` or an int)."""
+    return dict(yaml.safe_load(Path(path).read_text())["chunks"])
+
+
+@dataclass(frozen=True)
+class StoreGrid:
+    """The raster of a region store: lower-left corner ``(x0, y0)`` [m], shape, resolution, chunk edge.
+
+    Chunk edges equal the processing-tile edge and the grid origin lies on the tile grid, so every tile is
+    exactly one chunk along y and x.
+    """
+
+    x0: int
+    y0: int
+    nx: int
+    ny: int
+    res: int
+    tile_px: int
+
+    @classmethod
+    def from_tiles(cls, tiles: Sequence[Tile]) -> StoreGrid:
+        """Bounding grid of equally sized tiles (the union of their extents)."""
+        if not tiles:
+            raise ValueError("a region store needs at least one tile")
+        sizes = {(t.size_m, t.res) for t in tiles}
+        if len(sizes) != 1:
+            raise ValueError(f"tiles of one region store must share size and resolution, got {sorted(sizes)}")
+        size, res = sizes.pop()
+        x0 = min(t.x0 for t in tiles)
+        y0 = min(t.y0 for t in tiles)
+        x1 = max(t.x0 + size for t in tiles)
+        y1 = max(t.y0 + size for t in tiles)
+        return cls(x0, y0, (x1 - x0) // res, (y1 - y0) // res, res, size // res)
+
+    @property
+    def x(self) -> np.ndarray:
+        """Cell-centre x [m], increasing."""
+        return self.x0 + (np.arange(self.nx) + 0.5) * self.res
+
+    @property
+    def y(self) -> np.ndarray:
+        """Cell-centre y [m], decreasing (row 0 = north)."""
+        return self.y0 + self.ny * self.res - (np.arange(self.ny) + 0.5) * self.res
+
+    @property
+    def transform(self) -> Affine:
+        return Affine(self.res, 0.0, self.x0, 0.0, -self.res, self.y0 + self.ny * self.res)
+
+    def region_of(self, tile: Tile) -> dict[str, slice]:
+        """Index slices of ``tile`` in the store raster; raises if the tile is not on the store grid."""
+        if tile.res != self.res or tile.nx != self.tile_px:
+            raise ValueError(f"tile {tile.name} ({tile.nx} px of {tile.res} m) does not match the store grid")
+        col = (tile.x0 - self.x0) // self.res
+        row = (self.y0 + self.ny * self.res - (tile.y0 + tile.size_m)) // self.res
+        if not (0 <= col <= self.nx - tile.nx and 0 <= row <= self.ny - tile.ny):
+            raise ValueError(f"tile {tile.name} lies outside the store grid")
+        return {"y": slice(int(row), int(row + tile.ny)), "x": slice(int(col), int(col + tile.nx))}
+
+
+def geozarr_attrs(grid: StoreGrid) -> dict:
+    """GeoZarr ``proj:``/``spatial:`` convention attributes of the root group (ecosystem_aesthetics §2.6)."""
+    t = grid.transform
+    return {
+        "zarr_conventions": GEOZARR_CONVENTIONS,
+        "proj:code": CRS,
+        "spatial:dimensions": ["y", "x"],
+        "spatial:transform": [t.a, t.b, t.c, t.d, t.e, t.f],
+        "spatial:shape": [grid.ny, grid.nx],
+        "spatial:bbox": [grid.x0, grid.y0, grid.x0 + grid.nx * grid.res, grid.y0 + grid.ny * grid.res],
+        "spatial:registration": "pixel",
+    }
+
+
+def _chunk_sizes(spec: VariableSpec, sizes: Mapping[str, int], grid: StoreGrid) -> tuple[int, ...]:
+    rule = registry_chunks()
+    out = []
+    for dim in spec.dims:
+        r = rule.get(dim, "all")
+        if r == "tile":
+            out.append(grid.tile_px)
+        elif r == "all":
+            out.append(max(int(sizes[dim]), 1))
+        else:
+            out.append(int(r))
+    return tuple(out)
+
+
+def _coords(grid_x, grid_y, times, control_names, n_slots: int) -> dict:
+    return {
+        "tile_slot": ("tile_slot", np.arange(n_slots, dtype=np.int32)),
+        "x": ("x", np.asarray(grid_x, dtype="float64")),
+        "y": ("y", np.asarray(grid_y, dtype="float64")),
+        "time": ("time", np.asarray(times, dtype="datetime64[ns]")),
+        "control": ("control", np.asarray(list(control_names), dtype=object)),
+    }
+
+
+def _decorate(ds: xr.Dataset, registry: Sequence[VariableSpec], grid: StoreGrid, time_bounds) -> xr.Dataset:
+    """CF coordinate attributes, grid mapping (rioxarray), per-variable attributes and Zarr encodings."""
+    ds["x"].attrs.update(
+        standard_name="projection_x_coordinate", long_name="x coordinate", units="m", axis="X"
+    )
+    ds["y"].attrs.update(
+        standard_name="projection_y_coordinate", long_name="y coordinate", units="m", axis="Y"
+    )
+    ds["time"].attrs.update(standard_name="time", long_name="start of the time step", axis="T")
+    ds["control"].attrs.update(long_name="control-vector element (obs_da_spec §6.1)")
+    ds["tile_slot"].attrs.update(long_name="PFT tile slot of the pixel (largest cover fractions first)")
+    ds["time"].attrs["bounds"] = "time_bounds"
+    ds["time_bounds"] = (("time", "nv"), np.asarray(time_bounds, dtype="datetime64[ns]"))
+    ds = ds.rio.write_crs(CRS).rio.write_transform(grid.transform)
+    for name in ("time", "time_bounds"):
+        ds[name].encoding = {"units": TIME_UNITS, "calendar": "proleptic_gregorian", "dtype": "float64"}
+    for spec in registry:
+        ds[spec.name].attrs = {**spec.attrs(), "grid_mapping": "spatial_ref"}
+        ds[spec.name].encoding = {
+            "dtype": spec.dtype,
+            "_FillValue": spec.fill_value,
+            "fill_value": spec.fill_value,
+            "chunks": _chunk_sizes(spec, ds.sizes, grid),
+            "coordinates": "spatial_ref",
+        }
+    return ds
+
+
+def build_template(
+    grid: StoreGrid,
+    times: np.ndarray,
+    time_bounds: np.ndarray,
+    control_names: Sequence[str],
+    registry: Sequence[VariableSpec],
+    attrs: Mapping[str, object],
+    n_slots: int,
+) -> xr.Dataset:
+    """Lazy template Dataset (dask arrays full of the fill value) with attributes and Zarr encodings."""
+    sizes = {
+        "y": grid.ny,
+        "x": grid.nx,
+        "time": len(times),
+        "control": len(control_names),
+        "tile_slot": n_slots,
+    }
+    data_vars = {}
+    for spec in registry:
+        shape = tuple(sizes[d] for d in spec.dims)
+        chunks = _chunk_sizes(spec, sizes, grid)
+        data_vars[spec.name] = (spec.dims, da.full(shape, spec.fill_value, dtype=spec.dtype, chunks=chunks))
+    ds = xr.Dataset(data_vars, coords=_coords(grid.x, grid.y, times, control_names, n_slots))
+    ds = _decorate(ds, registry, grid, time_bounds)
+    ds.attrs = {"Conventions": CONVENTIONS, **attrs, **geozarr_attrs(grid), "tile_px": grid.tile_px}
+    return ds
+
+
+def write_template(
+    path: str | Path,
+    grid: StoreGrid,
+    times: np.ndarray,
+    time_bounds: np.ndarray,
+    control_names: Sequence[str],
+    registry: Sequence[VariableSpec],
+    attrs: Mapping[str, object],
+    n_slots: int,
+    overwrite: bool = False,
+) -> Path:
+    """Write the metadata-only template of a region store (coordinates, attributes, encoding; no data).
+
+    With ``overwrite=False`` an existing store is an error (``mode="w-"``); with ``overwrite=True`` it is
+    removed first, so the template rule is idempotent.
+    """
+    path = Path(path)
+    if path.exists():
+        if not overwrite:
+            raise FileExistsError(f"{path}: store exists (use overwrite to rewrite the template)")
+        shutil.rmtree(path)
+    ds = build_template(grid, times, time_bounds, control_names, registry, attrs, n_slots)
+    ds.to_zarr(path, mode="w-", compute=False, zarr_format=3, consolidated=False)
+    return path
+
+
+def tile_dataset(
+    tile: Tile,
+    values: Mapping[str, np.ndarray],
+    registry: Sequence[VariableSpec],
+) -> xr.Dataset:
+    """A Dataset over one tile holding the registry variables (already on the store's dims and dtypes)."""
+    data_vars = {}
+    for spec in registry:
+        if spec.name not in values:
+            raise KeyError(f"tile {tile.name}: no values for output variable {spec.name!r}")
+        arr = np.asarray(values[spec.name])
+        data_vars[spec.name] = (spec.dims, arr.astype(spec.dtype, copy=False))
+    return xr.Dataset(data_vars, coords={"y": tile.y.astype("float64"), "x": tile.x.astype("float64")})
+
+
+def write_tile_region(path: str | Path, tile: Tile, values: Mapping[str, np.ndarray]) -> dict[str, slice]:
+    """Write one tile's values into the region store by index region (idempotent; never appends).
+
+    The tile must lie on the store grid (checked against the template's coordinates).
+    """
+    path = Path(path)
+    store = xr.open_zarr(path, consolidated=False)
+    registry = [s for s in load_registry() if s.name in store]
+    grid = grid_of_store(store)
+    region = grid_region_checked(grid, tile, store)
+    ds = tile_dataset(tile, values, registry)
+    sizes = {k: store.sizes[k] for k in ("time", "control", "tile_slot")}
+    for spec in registry:
+        for dim in spec.dims:
+            if dim in sizes and ds.sizes[dim] != sizes[dim]:
+                raise ValueError(
+                    f"{path}: tile {tile.name} has {ds.sizes[dim]} {dim} steps, the store has {sizes[dim]}"
+                )
+    ds = ds.drop_vars(["x", "y"])
+    full = {
+        "y": region["y"],
+        "x": region["x"],
+        "time": slice(None),
+        "control": slice(None),
+        "tile_slot": slice(None),
+    }
+    ds.to_zarr(path, region={d: full[d] for d in ds.dims}, mode="r+", zarr_format=3, consolidated=False)
+    return region
+
+
+def grid_of_store(store: xr.Dataset) -> StoreGrid:
+    """Recover the :class:`StoreGrid` from a store's attributes."""
+    a, _, c, _, e, f = store.attrs["spatial:transform"]
+    ny, nx = store.attrs["spatial:shape"]
+    res = round(a)
+    return StoreGrid(int(c), int(f + e * ny), int(nx), int(ny), res, int(store.attrs["tile_px"]))
+
+
+def grid_region_checked(grid: StoreGrid, tile: Tile, store: xr.Dataset) -> dict[str, slice]:
+    region = grid.region_of(tile)
+    if not (
+        np.allclose(store["x"].values[region["x"]], tile.x)
+        and np.allclose(store["y"].values[region["y"]], tile.y)
+    ):
+        raise ValueError(f"tile {tile.name}: coordinates do not match the store grid")
+    return region
+
+
+def open_store(path: str | Path, consolidated: bool | None = False) -> xr.Dataset:
+    """Open a region store lazily (``consolidated=False`` works before and after finalize)."""
+    path = Path(path)
+    if not (path / "zarr.json").exists():
+        raise FileNotFoundError(f"{path}: not a Zarr v3 store")
+    return xr.open_zarr(path, consolidated=consolidated)
+
+
+def validate_store(path: str | Path) -> list[str]:
+    """Finalize checks of a region store; returns the list of problems (empty = valid).
+
+    Checks: every registry variable present with units/long_name and the EPSG:3035 grid mapping; CRS and
+    transform recovered by rioxarray; status values in the flag table or fill; no NaN in any target or series
+    variable where the status says converged (0) or max_iter (1); standard deviations ≥ 0; uncertainty
+    reductions ≤ 1.
+    """
+    path = Path(path)
+    ds = open_store(path)
+    problems: list[str] = []
+    registry = load_registry()
+    for spec in registry:
+        if spec.name not in ds:
+            problems.append(f"variable {spec.name} missing")
+            continue
+        attrs = {**ds[spec.name].encoding, **ds[spec.name].attrs}
+        for key in ("units", "long_name", "grid_mapping"):
+            if key not in attrs:
+                problems.append(f"{spec.name}: attribute {key} missing")
+    crs = ds.rio.crs
+    if crs is None or crs.to_epsg() != 3035:
+        problems.append(f"CRS is {crs}, expected {CRS}")
+    grid = grid_of_store(ds)
+    if tuple(ds.rio.transform()) != tuple(grid.transform):
+        problems.append(f"transform {tuple(ds.rio.transform())} != {tuple(grid.transform)}")
+    if problems:
+        return problems
+    status = ds["status"].values
+    valid_flags = set(ds["status"].attrs["flag_values"])
+    seen = set(np.unique(status[np.isfinite(status)]).astype(int).tolist())
+    if seen - valid_flags:
+        problems.append(f"status has values {sorted(seen - valid_flags)} outside flag_values")
+    solved = np.isin(status, [0, 1])
+    for spec in registry:
+        if spec.kind not in ("target", "series"):
+            continue
+        values = ds[spec.name].values
+        bad = ~np.isfinite(values) & np.broadcast_to(solved, values.shape)
+        if bad.any():
+            problems.append(
+                f"{spec.name}: {int(bad.sum())} non-finite values where status is converged/max_iter"
+            )
+        finite = values[np.isfinite(values)]
+        if spec.name.endswith("_sd") and finite.size and finite.min() < 0:
+            problems.append(f"{spec.name}: negative standard deviation")
+        if spec.name.endswith("_ur") and finite.size and finite.max() > 1 + 1e-6:
+            problems.append(f"{spec.name}: uncertainty reduction above 1")
+    return problems
+
+
+def status_counts(path: str | Path, tile: Tile) -> dict[str, object]:
+    """Per-tile convergence statistics (status counts, mean iterations) read from the store."""
+    ds = open_store(path)
+    region = grid_region_checked(grid_of_store(ds), tile, ds)
+    sub = ds[["status", "n_iter"]].isel(region).load()
+    status = sub["status"].values
+    meanings = ds["status"].attrs["flag_meanings"].split()
+    counts = {
+        m: int(np.sum(status == v)) for v, m in zip(ds["status"].attrs["flag_values"], meanings, strict=True)
+    }
+    counts["no_data"] = int(np.sum(~np.isfinite(status)))
+    n_iter = sub["n_iter"].values
+    finite = n_iter[np.isfinite(n_iter)]
+    return {
+        "tile": tile.name,
+        "status": counts,
+        "n_iter_mean": float(finite.mean()) if finite.size else float("nan"),
+        "n_iter_max": int(finite.max()) if finite.size else 0,
+    }
+
+
+def finalize_store(path: str | Path, provenance: Mapping[str, object]) -> None:
+    """Validate, stamp provenance and consolidate metadata; raises :class:`StoreValidationError`."""
+    path = Path(path)
+    problems = validate_store(path)
+    if problems:
+        raise StoreValidationError(f"{path}: " + "; ".join(problems))
+    group = zarr.open_group(path, mode="r+", zarr_format=3)
+    stamp = dict(provenance)
+    stamp["date_finalized"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    history = str(group.attrs.get("history", ""))
+    line = f"{stamp['date_finalized']}: finalized by tccas finalize-store"
+    group.attrs.update({**stamp, "history": f"{history}\n{line}".strip()})
+    with warnings.catch_warnings():
+        # consolidated metadata is a zarr-python extension to v3 (ecosystem_aesthetics §2.5 item 4): we write
+        # it at finalize only and never rely on it (readers use consolidated=False)
+        warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
+        zarr.consolidate_metadata(path, zarr_format=3)
+
+
+def write_tile_result(
+    path: str | Path,
+    tile: Tile,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    results: Mapping[str, np.ndarray],
+    dates: np.ndarray,
+    control_names: Sequence[str],
+    attrs: Mapping[str, object],
+) -> Path:
+    """Write the raw per-tile DA result (float64, daily series) to ``path`` (overwritten: idempotent).
+
+    ``results`` maps contract-C2 keys to arrays with leading axis ``n_pixels`` (pixel k at raster position
+    ``(rows[k], cols[k])``); scalars become ``(y, x)`` maps, ``x_*`` vectors ``(control, y, x)``, ``series_*``
+    ``(day, y, x)``, :data:`TILE_SLOT_KEYS` ``(tile_slot, y, x)``.
+    Cells that are not listed (water / no data) hold NaN (float) or −1 (int).
+    """
+    path = Path(path)
+    rows = np.asarray(rows, dtype=np.int64)
+    cols = np.asarray(cols, dtype=np.int64)
+    ny, nx = tile.shape
+    data_vars = {}
+    for key, values in results.items():
+        values = np.asarray(values)
+        if values.shape[0] != rows.size:
+            raise ValueError(
+                f"tile {tile.name}: result {key!r} has {values.shape[0]} pixels, expected {rows.size}"
+            )
+        fill = np.nan if values.dtype.kind == "f" else -1
+        dtype = values.dtype if values.dtype.kind == "f" else np.int32
+        if values.ndim == 1:
+            grid = np.full((ny, nx), fill, dtype=dtype)
+            grid[rows, cols] = values
+            data_vars[key] = (("y", "x"), grid)
+        elif key.startswith("series_"):
+            grid = np.full((values.shape[1], ny, nx), fill, dtype=dtype)
+            grid[:, rows, cols] = values.T
+            data_vars[key] = (("day", "y", "x"), grid)
+        else:
+            grid = np.full((values.shape[1], ny, nx), fill, dtype=dtype)
+            grid[:, rows, cols] = values.T
+            data_vars[key] = (("tile_slot" if key in TILE_SLOT_KEYS else "control", "y", "x"), grid)
+    land = np.zeros((ny, nx), dtype=np.int8)
+    land[rows, cols] = 1
+    data_vars["processed"] = (("y", "x"), land)
+    ds = xr.Dataset(
+        data_vars,
+        coords={
+            "y": tile.y.astype("float64"),
+            "x": tile.x.astype("float64"),
+            "day": np.asarray(dates, dtype="datetime64[ns]"),
+            "control": np.asarray(list(control_names), dtype=object),
+        },
+        attrs={"tile": tile.name, **attrs},
+    )
+    ds = ds.rio.write_crs(CRS)
+    if path.exists():
+        shutil.rmtree(path)
+    enc = {"day": {"units": TIME_UNITS, "calendar": "proleptic_gregorian", "dtype": "float64"}}
+    ds.to_zarr(path, mode="w", zarr_format=3, consolidated=False, encoding=enc)
+    return path
+
+
+def read_tile_result(path: str | Path) -> xr.Dataset:
+    """Load a per-tile DA result written by :func:`write_tile_result` into memory."""
+    path = Path(path)
+    if not (path / "zarr.json").exists():
+        raise FileNotFoundError(f"{path}: no per-tile assimilation result (run assimilate-tile first)")
+    with warnings.catch_warnings():
+        # Snakemake marks directory outputs with a `.snakemake_timestamp` file, which zarr reports as foreign
+        warnings.filterwarnings("ignore", message="Object at .snakemake_timestamp is not recognized")
+        with xr.open_zarr(path, consolidated=False) as ds:
+            return ds.load()
+
+
+def write_json(path: str | Path, payload: Mapping[str, object]) -> Path:
+    """Write a small JSON document (sentinels, summaries) atomically (temp file + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def read_json(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: missing") from None
+
+
+def missing_sentinels(paths: Iterable[str | Path]) -> list[str]:
+    """The sentinel files among ``paths`` that do not exist."""
+    return [str(p) for p in paths if not Path(p).exists()]

@@ -1,0 +1,255 @@
+"""Assimilate one tile: the ``assimilate_tile`` rule / ``tccas assimilate-tile`` (issue 7).
+
+Steps (ecosystem_aesthetics §2.2–§2.4, obs_da_spec §7.3):
+
+1. Build the tile problem from the regridded inputs (contract C5, ``build_tile_problem``): land pixels only,
+   water/no-data are masked out before JAX.
+2. Prior pass: model equivalents of every observation under the prior (``tccas.da.prior_equivalents``),
+   in fixed-size padded batches on the Dask workers.
+3. Footprint representativeness errors (Mode A, obs_da_spec §7.3): for every observation footprint ``F``
+   (``TileProblem.footprint_ids``), ``σ_repr,p² = (H_p^prior − mean_F H^prior)² + Var_F[H^prior]`` over the
+   tile's pixels of that footprint. Footprints reaching beyond the tile are estimated from the pixels inside
+   the tile (a 100 km production tile contains whole TROPOSIF footprints; a 25 km SMOS cell straddling tiles
+   gets a sample estimate — documented approximation). Fine observations (one pixel per footprint) get 0.
+4. Assimilation pass: ``jit(vmap(assimilate_pixel))`` over padded batches of ``pixels_per_batch`` pixels
+   (one compiled executable per worker; padding rows repeat the batch's last pixel with ``valid = 0``), NumPy
+   back out, per-batch progress with ETA in the rule's log, a Dask performance report per tile.
+5. Write the raw per-tile result (``results/assimilate/{region}/{tile}.zarr``, contract C4).
+
+The batched callables are built once per process and settings (``functools.cache``), so every batch of a
+tile reuses the same executable; batch shapes never change within a tile.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tccas.grid import tile_from_name
+from tccas.pipeline.cluster import DaskSettings, dask_client, run_batches
+
+log = logging.getLogger(__name__)
+
+PRODUCTS = ("forcing", "landcover", "fapar", "sif", "smos")
+
+
+def tile_input_paths(results_root: str | Path, region: str, tile: str) -> dict[str, Path]:
+    """Paths of the regridded inputs of one tile (contract C4 layout)."""
+    root = Path(results_root) / "regrid" / region / tile
+    return {product: root / f"{product}.zarr" for product in PRODUCTS}
+
+
+def assimilation_settings(config: Mapping[str, Any]):
+    """``tccas.da.AssimilationSettings`` of the validated config (sections ``assimilation``, ``streams``,
+    ``model``); pipeline-only keys (``pixels_per_batch``, ``footprint_mode``) stay here."""
+    from tccas.da import AssimilationSettings
+
+    return AssimilationSettings.from_config(dict(config))
+
+
+def slot_control_names(n_tiles: int, settings) -> list[str]:
+    """Names of the x-vector entries independent of the pixel's PFTs: ``vcmax25[0]`` for the per-tile
+    control of PFT tile slot 0 (``tccas.da.control_names`` without the ``:PFT`` part), ``sif_scale`` for
+    per-pixel controls. The layout depends only on the number of tile slots and the settings, so every pixel
+    of a run shares it; the PFT of each slot is stored separately (``pft``)."""
+    from tccas.da import control_names
+
+    names = control_names(np.zeros(n_tiles, dtype=np.int32), settings)
+    return [re.sub(r"\[(\d+):[^\]]*\]", r"[\1]", str(n)) for n in names]
+
+
+@functools.cache
+def _batched(kind: str, settings):
+    """``jit(vmap(f))`` of the per-pixel DA function ``kind``, built once per process and settings."""
+    import jax
+
+    import tccas.da as tda
+
+    func = {"assimilate": tda.assimilate_pixel, "prior": tda.prior_equivalents}[kind]
+    return jax.jit(jax.vmap(functools.partial(func, settings=settings)))
+
+
+def solve_batch(batch, settings) -> dict[str, np.ndarray]:
+    """Assimilate one padded batch (``PixelProblem`` of NumPy leaves) on a worker; NumPy results."""
+    import jax
+
+    out = _batched("assimilate", settings)(batch)
+    return {k: np.asarray(v) for k, v in jax.device_get(out).items()}
+
+
+def prior_batch(batch, settings) -> dict[str, np.ndarray]:
+    """Model equivalents under the prior for one padded batch (obs_da_spec §7.3); NumPy results."""
+    import jax
+
+    out = _batched("prior", settings)(batch)
+    return {k: np.asarray(v) for k, v in jax.device_get(out).items()}
+
+
+def padded_index_batches(n_pixels: int, batch_size: int) -> Iterator[tuple[int, np.ndarray, int]]:
+    """``(batch number, padded pixel indices of length batch_size, number of real pixels)``."""
+    for b, start in enumerate(range(0, n_pixels, batch_size)):
+        idx = np.arange(start, min(start + batch_size, n_pixels))
+        padded = np.concatenate([idx, np.repeat(idx[-1], batch_size - idx.size)])
+        yield b, padded, int(idx.size)
+
+
+def footprint_sigma_repr(
+    prior: Mapping[str, np.ndarray], footprint_ids: Mapping[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Representativeness error σ_repr per observation slot (obs_da_spec §7.3, Mode A).
+
+    ``prior[s]`` and ``footprint_ids[s]`` have shape ``(n_pixels, n_max)``; ids < 0 mark padding. For every
+    footprint id ``F``: ``σ_repr² = (H_p − mean_F H)² + Var_F H`` with the population variance over the
+    footprint's (pixel, slot) entries in the tile. Padding and non-finite prior values give 0.
+    """
+    out: dict[str, np.ndarray] = {}
+    for stream, ids in footprint_ids.items():
+        h = np.asarray(prior[stream], dtype=np.float64)
+        ids = np.asarray(ids)
+        if h.shape != ids.shape:
+            raise ValueError(
+                f"stream {stream}: prior equivalents {h.shape} and footprint ids {ids.shape} differ"
+            )
+        sigma = np.zeros(h.shape, dtype=np.float64)
+        use = (ids >= 0) & np.isfinite(h)
+        if use.any():
+            _, inverse = np.unique(ids[use], return_inverse=True)
+            count = np.bincount(inverse)
+            mean = np.bincount(inverse, weights=h[use]) / count
+            var = np.maximum(np.bincount(inverse, weights=h[use] ** 2) / count - mean**2, 0.0)
+            sigma[use] = np.sqrt((h[use] - mean[inverse]) ** 2 + var[inverse])
+        out[stream] = sigma
+    return out
+
+
+def _with_sigma_repr(batch, sigma: Mapping[str, np.ndarray] | None, n_real: int):
+    """The batch with σ_repr replaced (coarse streams) and padding rows marked ``valid = 0``."""
+    obs = dict(batch.obs)
+    if sigma is not None:
+        for stream, values in sigma.items():
+            obs[stream] = obs[stream]._replace(sigma_repr=np.asarray(values, dtype=np.float64))
+    valid = np.array(batch.valid, dtype=np.float64, copy=True)
+    valid[n_real:] = 0.0
+    return batch._replace(obs=obs, valid=valid)
+
+
+def _tasks(problem, batch_size: int, settings, sigma, land_cover: dict[int, tuple] | None = None):
+    """Padded batches as ``(key, n_real, args)``; records each batch's PFTs and cover fractions in
+    ``land_cover`` (so the PFT tile slots are stored with the results without re-materialising inputs)."""
+    for b, padded, n_real in padded_index_batches(problem.n_pixels, batch_size):
+        part = None if sigma is None else {s: v[padded] for s, v in sigma.items()}
+        batch = problem.batch(padded)
+        if land_cover is not None:
+            land_cover[b] = (np.asarray(batch.pfts)[:n_real], np.asarray(batch.fractions)[:n_real])
+        yield b, n_real, (_with_sigma_repr(batch, part, n_real), settings)
+
+
+def _gather(
+    results: Mapping[int, Mapping[str, np.ndarray]], n_pixels: int, batch_size: int
+) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    n_batches = len(results)
+    for key in results[0]:
+        parts = []
+        for b in range(n_batches):
+            n_real = min(batch_size, n_pixels - b * batch_size)
+            parts.append(np.asarray(results[b][key])[:n_real])
+        out[key] = np.concatenate(parts, axis=0)
+    return out
+
+
+def run_tile_problem(
+    problem,
+    settings,
+    batch_size: int,
+    dask: DaskSettings,
+    report_path: str | Path | None = None,
+    footprint_mode: str = "per_pixel",
+) -> dict[str, np.ndarray]:
+    """Prior pass, representativeness errors and assimilation of every pixel of ``problem``.
+
+    Returns contract-C2 results with leading axis ``n_pixels`` (NumPy), plus ``pfts`` and ``fractions``
+    ``(n_pixels, n_tiles)``. ``footprint_mode="per_pixel"`` is
+    Mode A of obs_da_spec §7.3 (the only mode of the config schema).
+    """
+    if footprint_mode != "per_pixel":
+        raise ValueError(f"footprint_mode {footprint_mode!r} is not supported (only 'per_pixel')")
+    n = int(problem.n_pixels)
+    if n == 0:
+        return {}
+    n_batches = -(-n // batch_size)
+    with dask_client(dask, report_path) as client:
+        t0 = time.perf_counter()
+        prior = run_batches(
+            client, prior_batch, _tasks(problem, batch_size, settings, None), n_batches, n, "prior"
+        )
+        prior_eq = _gather(prior, n, batch_size)
+        sigma = footprint_sigma_repr(prior_eq, problem.footprint_ids)
+        log.info("prior pass and representativeness errors: %.1f s", time.perf_counter() - t0)
+        t1 = time.perf_counter()
+        land_cover: dict[int, tuple] = {}
+        tasks = _tasks(problem, batch_size, settings, sigma, land_cover)
+        post = run_batches(client, solve_batch, tasks, n_batches, n, "assimilate")
+        log.info("assimilation pass: %.1f s", time.perf_counter() - t1)
+    out = _gather(post, n, batch_size)
+    out["pfts"] = np.concatenate([land_cover[b][0] for b in range(n_batches)]).astype(np.int32)
+    out["fractions"] = np.concatenate([land_cover[b][1] for b in range(n_batches)]).astype(np.float64)
+    return out
+
+
+def assimilate_tile(
+    config: Mapping[str, Any],
+    region: str,
+    tile: str,
+    output: str | Path,
+    inputs: Mapping[str, str | Path] | None = None,
+    n_workers: int | None = None,
+    batch_size: int | None = None,
+    report_path: str | Path | None = None,
+) -> Path:
+    """Assimilate every land pixel of one tile and write the per-tile result store ``output``.
+
+    ``inputs`` defaults to the C4 layout under ``outputs.root``; ``n_workers`` and ``batch_size`` override
+    ``dask.n_workers`` and ``assimilation.pixels_per_batch`` (benchmarks, invariance tests).
+    """
+    from tccas.io.output_store import write_tile_result
+    from tccas.pipeline.problem import build_tile_problem
+
+    t_start = time.perf_counter()
+    tile_obj = tile_from_name(tile, config["grid"]["resolution_m"])
+    paths = {
+        k: Path(v) for k, v in (inputs or tile_input_paths(config["outputs"]["root"], region, tile)).items()
+    }
+    problem = build_tile_problem(paths, dict(config), region, tile_obj)
+    settings = assimilation_settings(config)
+    batch = int(batch_size or config["assimilation"]["pixels_per_batch"])
+    dask = DaskSettings.from_config(config, n_workers)
+    log.info(
+        "tile %s/%s: %d land pixels, batch %d, %d workers",
+        region,
+        tile,
+        problem.n_pixels,
+        batch,
+        dask.n_workers,
+    )
+    results = run_tile_problem(
+        problem, settings, batch, dask, report_path, config["assimilation"].get("footprint_mode", "per_pixel")
+    )
+    names = slot_control_names(int(config["assimilation"]["max_tiles"]), settings)
+    attrs = {
+        "region": region,
+        "run_id": config.get("run_id", ""),
+        "pixels_per_batch": batch,
+        "n_workers": dask.n_workers,
+        "wall_seconds": round(time.perf_counter() - t_start, 3),
+    }
+    write_tile_result(output, tile_obj, problem.rows, problem.cols, results, problem.dates, names, attrs)
+    log.info("tile %s/%s written to %s in %.1f s", region, tile, output, time.perf_counter() - t_start)
+    return Path(output)

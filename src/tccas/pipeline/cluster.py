@@ -1,0 +1,229 @@
+"""Dask distributed inside a tile job: process workers with one thread each, pinned XLA/BLAS threads, spawn
+start method, optional attachment to an existing scheduler, and a bounded-in-flight batch runner with
+progress/ETA logging (ecosystem_aesthetics §2.3, §2.4 option A, §5 "Progress").
+
+Design notes
+
+* One Snakemake job = one tile = one short-lived ``LocalCluster`` (failure domain = one tile; Snakemake owns
+  retries). ``dask.scheduler_address`` in the config attaches to an existing scheduler instead (e.g. a
+  dask-jobqueue ``SLURMCluster`` started by the user); the job then never starts or stops workers.
+* Workers are processes (``processes=True``) with ``threads_per_worker=1``: XLA-CPU runs its own intra-op
+  pool per process, so threads on top of it would oversubscribe cores. The thread caps (``XLA_FLAGS``,
+  ``OMP/MKL/OPENBLAS_NUM_THREADS``) and ``JAX_ENABLE_X64`` are set in the parent's environment and passed to
+  the nanny's ``env`` before any worker starts, so every worker imports JAX with them (JAX reads them once).
+* Never fork after JAX init: the nanny start method is forced to ``spawn`` (``distributed.worker.
+  multiprocessing-method``) and the job's parent process does not run JAX before the cluster is up.
+* Batches are submitted with at most ``max_in_flight`` outstanding futures (memory bound for 10^6-pixel
+  tiles whose inputs are materialised per batch) and gathered with ``as_completed``; results are NumPy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import platform
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dask
+from distributed import Client, LocalCluster, as_completed, performance_report
+
+log = logging.getLogger(__name__)
+
+PINNED_THREAD_ENV: dict[str, str] = {
+    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "JAX_PLATFORMS": "cpu",
+    "JAX_ENABLE_X64": "1",
+}
+
+
+@dataclass(frozen=True)
+class DaskSettings:
+    """How the tile job gets its Dask workers (config section ``dask``, contract C4).
+
+    ``n_workers`` process workers with ``threads_per_worker`` threads each in a ``LocalCluster``, or, when
+    ``scheduler_address`` is set (``tcp://host:8786``), an existing cluster. ``n_workers = 0`` runs the
+    batches in the calling process without Dask (debugging, profiling).
+    """
+
+    n_workers: int = 2
+    threads_per_worker: int = 1
+    scheduler_address: str | None = None
+    local_directory: str | None = None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], n_workers: int | None = None) -> DaskSettings:
+        section = config.get("dask", {})
+        return cls(
+            n_workers=int(section.get("n_workers", 2) if n_workers is None else n_workers),
+            threads_per_worker=int(section.get("threads_per_worker", 1)),
+            scheduler_address=section.get("scheduler_address"),
+            local_directory=os.environ.get("TMPDIR"),
+        )
+
+
+def compilation_cache_dir(base: Mapping[str, str]) -> str:
+    """Persistent JAX compilation cache of this user and CPU architecture (ecosystem_aesthetics §2.3).
+
+    ``$TCCAS_JAX_CACHE`` if set, else ``$XDG_CACHE_HOME/tccas/jax/<machine>`` (default ``~/.cache``). New
+    worker processes and later tile jobs load the compiled solver instead of recompiling it; the
+    per-architecture subfolder keeps entries from nodes with other CPU features apart.
+    """
+    if base.get("TCCAS_JAX_CACHE"):
+        return base["TCCAS_JAX_CACHE"]
+    root = base.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(root, "tccas", "jax", platform.machine() or "unknown")
+
+
+def worker_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for workers: :data:`PINNED_THREAD_ENV` over ``base``, plus the persistent JAX
+    compilation cache (``JAX_COMPILATION_CACHE_DIR``, kept if ``base`` sets it; see
+    :func:`compilation_cache_dir`).
+
+    An ``XLA_FLAGS`` already present in ``base`` is kept and the pinning flags are appended (later flags win
+    in XLA's parser), so user flags such as a dump directory survive; flags that already contain the pinning
+    are kept as they are.
+    """
+    base = dict(os.environ if base is None else base)
+    env = {k: v for k, v in PINNED_THREAD_ENV.items()}
+    if base.get("XLA_FLAGS") and PINNED_THREAD_ENV["XLA_FLAGS"] in base["XLA_FLAGS"]:
+        env["XLA_FLAGS"] = base["XLA_FLAGS"]
+    elif base.get("XLA_FLAGS"):
+        env["XLA_FLAGS"] = f"{base['XLA_FLAGS']} {PINNED_THREAD_ENV['XLA_FLAGS']}"
+    env["JAX_COMPILATION_CACHE_DIR"] = base.get("JAX_COMPILATION_CACHE_DIR") or compilation_cache_dir(base)
+    return env
+
+
+@contextlib.contextmanager
+def dask_client(settings: DaskSettings, report_path: str | Path | None = None) -> Iterator[Client | None]:
+    """A Dask client for one tile job (``None`` when ``settings.n_workers == 0``: run in process).
+
+    With ``report_path`` a Dask performance report (HTML) of everything run inside the block is written
+    there.
+    """
+    env = worker_environment()
+    os.environ.update(env)
+    if settings.scheduler_address is None and settings.n_workers == 0:
+        yield None
+        return
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(dask.config.set({"distributed.worker.multiprocessing-method": "spawn"}))
+        if settings.scheduler_address:
+            log.info("attaching to the Dask scheduler at %s", settings.scheduler_address)
+            client = stack.enter_context(Client(settings.scheduler_address))
+        else:
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=settings.n_workers,
+                    threads_per_worker=settings.threads_per_worker,
+                    processes=True,
+                    dashboard_address=":0",
+                    local_directory=settings.local_directory,
+                    env=env,
+                )
+            )
+            client = stack.enter_context(Client(cluster))
+            log.info(
+                "LocalCluster: %d process workers x %d thread(s), dashboard %s",
+                settings.n_workers,
+                settings.threads_per_worker,
+                client.dashboard_link,
+            )
+        if report_path is not None:
+            Path(report_path).parent.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(performance_report(filename=str(report_path)))
+        yield client
+
+
+class Progress:
+    """Per-batch progress with ETA, logged at a cadence of ~5 % of the batches (and the last one)."""
+
+    def __init__(self, label: str, n_batches: int, n_items: int, logger: logging.Logger = log):
+        self.label = label
+        self.n_batches = n_batches
+        self.n_items = n_items
+        self.done_batches = 0
+        self.done_items = 0
+        self.start = time.perf_counter()
+        self.every = max(1, n_batches // 20)
+        self.log = logger
+        self.log.info("%s: %d items in %d batches", label, n_items, n_batches)
+
+    def update(self, items: int) -> None:
+        self.done_batches += 1
+        self.done_items += items
+        if self.done_batches % self.every and self.done_batches != self.n_batches:
+            return
+        elapsed = time.perf_counter() - self.start
+        rate = self.done_items / elapsed if elapsed > 0 else float("inf")
+        eta = (self.n_items - self.done_items) / rate if rate > 0 else float("nan")
+        self.log.info(
+            "%s: batch %d/%d (%.0f %%), %d/%d items, elapsed %.1f s, ETA %.1f s",
+            self.label,
+            self.done_batches,
+            self.n_batches,
+            100.0 * self.done_batches / max(self.n_batches, 1),
+            self.done_items,
+            self.n_items,
+            elapsed,
+            eta,
+        )
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+
+def run_batches(
+    client: Client | None,
+    func: Callable[..., Any],
+    tasks: Iterable[tuple[Any, int, tuple]],
+    n_batches: int,
+    n_items: int,
+    label: str,
+    max_in_flight: int | None = None,
+) -> dict[Any, Any]:
+    """Run ``func(*args)`` for every ``(key, n_items_in_batch, args)`` of ``tasks``; return ``{key: result}``.
+
+    ``tasks`` is consumed lazily, so a batch's inputs are built only when a slot frees up; at most
+    ``max_in_flight`` (default 2 × workers) futures are outstanding. With ``client=None`` the batches run
+    in this process, in order. Any failed batch raises (the tile job fails; Snakemake retries it).
+    """
+    progress = Progress(label, n_batches, n_items)
+    results: dict[Any, Any] = {}
+    iterator = iter(tasks)
+    if client is None:
+        for key, count, args in iterator:
+            results[key] = func(*args)
+            progress.update(count)
+        return results
+    if max_in_flight is None:
+        max_in_flight = 2 * max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+    pending: dict[str, tuple[Any, int]] = {}
+    pool = as_completed()
+
+    def submit(key: Any, count: int, args: tuple) -> None:
+        future = client.submit(func, *args, pure=False)
+        pending[future.key] = (key, count)
+        pool.add(future)
+
+    for key, count, args in iterator:
+        submit(key, count, args)
+        if pool.count() >= max_in_flight:
+            break
+    for future in pool:
+        key, count = pending.pop(future.key)
+        results[key] = future.result()
+        progress.update(count)
+        future.release()
+        nxt = next(iterator, None)
+        if nxt is not None:
+            submit(*nxt)
+    return results

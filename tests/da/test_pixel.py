@@ -1,0 +1,138 @@
+"""Identical-twin experiment and batch behaviour of ``assimilate_pixel`` (obs_da_spec §6.9.4–5, §6.5)."""
+
+import numpy as np
+import pytest
+from da_twin import PFTS, SETTINGS, stack
+
+from tccas.da import (
+    CONVERGED,
+    MAX_ITER,
+    NO_OBS,
+    PADDING,
+    AssimilationSettings,
+    control_names,
+    cost,
+    diagnostics,
+)
+from tccas.obs import STREAMS
+
+ALL, NOOBS, PAD = 0, 5, 6
+
+
+def row(out, i):
+    return {k: v[i] for k, v in out.items()}
+
+
+def test_output_contract(batch_result, layout):
+    _, out = batch_result
+    n = layout.size
+    expected = {"status", "n_iter", "cost_prior", "cost_post", "dfs"}
+    expected |= {f"n_obs_{s}" for s in STREAMS} | {f"cost_post_{s}" for s in STREAMS}
+    for t in cost.TARGETS:
+        expected |= {t, f"{t}_sd", f"{t}_prior", f"{t}_prior_sd", f"{t}_ur"}
+    expected |= {"x_post", "x_prior", "x_sd_post", "x_sd_prior", "x_ur"}
+    expected |= {f"series_{s}" for s in cost.SERIES}
+    assert set(out) == expected
+    assert out["x_post"].shape == (8, n) and out["series_nee"].shape == (8, 60)
+    assert out["status"].dtype == np.int32
+    assert len(control_names(PFTS, SETTINGS)) == n
+
+
+def test_twin_all_streams(batch_result, twin):
+    _, out = batch_result
+    r = row(out, ALL)
+    n_obs = sum(int(r[f"n_obs_{s}"]) for s in STREAMS)
+    assert r["status"] in (CONVERGED, MAX_ITER)
+    assert (r["status"] == MAX_ITER) == (r["n_iter"] == SETTINGS.max_iter)
+    # cost decrease: E[J_prior − J_min] = ½ tr(GᵀG) ≥ DFS/2 (linear-Gaussian); χ²: E[2 J_min] = n_obs
+    assert r["cost_prior"] - r["cost_post"] > 0.5 * r["dfs"]
+    assert abs(2 * r["cost_post"] - n_obs) < 4 * np.sqrt(2 * n_obs)
+    assert r["dfs"] > 2
+    # controls within 1 σ_post of the truth: expected 68 %; one realisation of n controls scatters
+    # binomially, so accept down to 2 binomial standard deviations below 68 % (an underestimated σ_post,
+    # e.g. by a factor 2, gives ≈ 38 % and fails)
+    within = np.abs(r["x_post"] - twin["x_true"]) <= r["x_sd_post"]
+    n_c = within.size
+    assert within.mean() >= 0.68 - 2 * np.sqrt(0.68 * 0.32 / n_c), within.mean()
+    # targets within 2 σ of the truth; posterior σ not larger than prior σ for NEE/biomass
+    for t in ("nee_total", "nee_mean", "woody_biomass", "gpp_mean", "lai_mean"):
+        assert abs(r[t] - twin["targets"][t]) <= 2 * r[f"{t}_sd"], t
+    assert r["nee_total_ur"] > 0.05 and r["lai_mean_ur"] > 0.05
+    np.testing.assert_allclose(r["nee_total"], r["series_nee"].sum(), rtol=1e-10)
+    np.testing.assert_allclose(r["woody_biomass"], r["series_woody_biomass"][-1], rtol=1e-12)
+    lo, hi = np.asarray(twin["prior"].lower), np.asarray(twin["prior"].upper)
+    assert np.all((r["x_post"] >= lo - 1e-9 * np.abs(lo)) & (r["x_post"] <= hi + 1e-9 * np.abs(hi)))
+
+
+@pytest.mark.parametrize("k,stream", list(enumerate(STREAMS, start=1)))
+def test_each_stream_alone(batch_result, k, stream):
+    _, out = batch_result
+    r = row(out, k)
+    assert int(r[f"n_obs_{stream}"]) > 0
+    assert all(int(r[f"n_obs_{s}"]) == 0 for s in STREAMS if s != stream)
+    assert r["status"] in (CONVERGED, MAX_ITER)
+    assert r["cost_post"] < r["cost_prior"]
+    assert r["dfs"] > 0.3
+    assert all(r[f"cost_post_{s}"] == 0 for s in STREAMS if s != stream)
+    assert np.all(r["x_sd_post"] <= r["x_sd_prior"] * (1 + 1e-9))
+
+
+def test_no_obs_returns_prior(batch_result):
+    _, out = batch_result
+    r = row(out, NOOBS)
+    assert r["status"] == NO_OBS and r["n_iter"] == 0
+    np.testing.assert_array_equal(r["x_post"], r["x_prior"])
+    np.testing.assert_allclose(r["x_sd_post"], r["x_sd_prior"], rtol=1e-12)
+    np.testing.assert_allclose(r["dfs"], 0.0, atol=1e-12)
+    assert r["cost_prior"] == 0 and r["cost_post"] == 0
+    for t in cost.TARGETS:
+        np.testing.assert_allclose(r[t], r[f"{t}_prior"], rtol=1e-12)
+
+
+def test_padding_pixel_is_flagged_and_nan(batch_result):
+    _, out = batch_result
+    r = row(out, PAD)
+    assert r["status"] == PADDING
+    assert np.all(np.isnan(r["x_post"])) and np.isnan(r["cost_post"])
+    for i in range(8):
+        if i != PAD:
+            assert np.all(np.isfinite(out["x_post"][i])) and np.isfinite(out["cost_post"][i])
+
+
+def test_neighbour_invariance(batch_result, assimilate_batch):
+    """The same pixel gives identical results with other neighbours / another position in the batch."""
+    members, out = batch_result
+    order = [6, 7, 5, 4, 3, 2, 1, 0]
+    shuffled = assimilate_batch(stack([members[i] for i in order]))
+    for pos, i in enumerate(order):
+        for k in ("x_post", "x_sd_post", "status", "n_iter", "cost_post", "nee_total_sd"):
+            np.testing.assert_array_equal(shuffled[k][pos], out[k][i], err_msg=f"{k} of pixel {i}")
+    np.testing.assert_array_equal(out["x_post"][7], out["x_post"][0])
+
+
+def test_diagnostic_tables(batch_result):
+    _, out = batch_result
+    r = row(out, ALL)
+    names = control_names(PFTS, SETTINGS)
+    table = diagnostics.control_table(names, r["x_prior"], r["x_post"], r["x_sd_prior"], r["x_sd_post"])
+    lines = table.splitlines()
+    assert len(lines) == len(names) + 1 and "Chg[%sx0]" in lines[0]
+    assert names[0] in lines[1]
+    line = diagnostics.summary_line(r, {0: "converged", 1: "max_iter"})
+    assert "n_fapar=" in line
+
+
+def test_settings_validation():
+    with pytest.raises(ValueError, match="posterior"):
+        AssimilationSettings(posterior="laplace")
+    with pytest.raises(ValueError, match="stream"):
+        AssimilationSettings(streams=("fapar", "co2"))
+    cfg = {
+        "assimilation": {"max_iter": 7, "posterior": "hessian"},
+        "streams": {"sif": {"enabled": False}, "vod": {"sigma_model_rel": 0.3}},
+        "model": {"ra_scheme": "bethy"},
+    }
+    s = AssimilationSettings.from_config(cfg)
+    assert s.max_iter == 7 and s.posterior == "hessian" and "sif" not in s.streams
+    assert s.error_model("vod").sigma_model_rel == 0.3
+    assert not any(n.startswith("sif_") for n in control_names(PFTS, s))

@@ -1,0 +1,145 @@
+"""Dask runner: thread pinning, spawn workers, bounded batches, and results independent of batch size and
+worker count for a jitted, vmapped per-pixel function."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+
+import cloudpickle
+import numpy as np
+import pytest
+
+from tccas.pipeline import cluster
+from tccas.pipeline.cluster import DaskSettings, Progress, dask_client, run_batches, worker_environment
+
+# Functions of this module must reach spawned workers, which cannot import the tests package.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
+@functools.cache
+def _solver():
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+
+    def pixel(x, valid):
+        # a small nonlinear per-pixel iteration (fixed-point for y = cos(x * y)), masked by `valid`
+        def body(_, y):
+            return jnp.cos(x * y)
+
+        y = jax.lax.fori_loop(0, 30, body, jnp.ones_like(x))
+        return {"y": jnp.where(valid > 0, y, jnp.nan), "s": jnp.sum(y * x)}
+
+    return jax.jit(jax.vmap(pixel))
+
+
+def _solve_batch(x, valid):
+    import jax
+
+    out = _solver()(x, valid)
+    return {k: np.asarray(jax.device_get(v)) for k, v in out.items()}
+
+
+def _padded_tasks(x, batch):
+    n = x.shape[0]
+    for b, start in enumerate(range(0, n, batch)):
+        idx = np.arange(start, min(start + batch, n))
+        pad = np.concatenate([idx, np.repeat(idx[-1], batch - idx.size)])
+        valid = (np.arange(batch) < idx.size).astype(float)
+        yield b, idx.size, (x[pad], valid)
+
+
+def _run(x, batch, settings):
+    n_batches = -(-x.shape[0] // batch)
+    with dask_client(settings) as client:
+        res = run_batches(client, _solve_batch, _padded_tasks(x, batch), n_batches, x.shape[0], "test")
+    y = np.concatenate([res[b]["y"][: min(batch, x.shape[0] - b * batch)] for b in range(n_batches)])
+    s = np.concatenate([res[b]["s"][: min(batch, x.shape[0] - b * batch)] for b in range(n_batches)])
+    return y, s
+
+
+@pytest.fixture(scope="module")
+def pixels():
+    rng = np.random.default_rng(3)
+    return rng.uniform(0.1, 2.0, size=(23, 3))
+
+
+def test_in_process_batch_size_invariance(pixels):
+    ref_y, ref_s = _run(pixels, 23, DaskSettings(n_workers=0))
+    for batch in (4, 7):
+        y, s = _run(pixels, batch, DaskSettings(n_workers=0))
+        np.testing.assert_allclose(y, ref_y, rtol=1e-13)
+        np.testing.assert_allclose(s, ref_s, rtol=1e-13)
+    assert np.isfinite(ref_y).all()
+
+
+@pytest.mark.slow
+def test_worker_count_and_batch_invariance(pixels):
+    ref_y, ref_s = _run(pixels, 5, DaskSettings(n_workers=0))
+    for workers, batch in ((1, 5), (2, 8)):
+        y, s = _run(pixels, batch, DaskSettings(n_workers=workers))
+        np.testing.assert_allclose(y, ref_y, rtol=1e-13)
+        np.testing.assert_allclose(s, ref_s, rtol=1e-13)
+
+
+def _worker_env():
+    return {k: os.environ.get(k) for k in [*cluster.PINNED_THREAD_ENV, "JAX_COMPILATION_CACHE_DIR"]}
+
+
+@pytest.mark.slow
+def test_workers_are_spawned_with_pinned_threads(tmp_path):
+    report = tmp_path / "dask.html"
+    with dask_client(DaskSettings(n_workers=1), report_path=report) as client:
+        envs = client.run(_worker_env)
+        method = client.run(lambda: __import__("multiprocessing").get_start_method())
+        client.submit(sum, [1, 2]).result()
+    (env,) = envs.values()
+    assert env["XLA_FLAGS"].count("intra_op_parallelism_threads=1") == 1
+    assert {k: v for k, v in env.items() if k != "XLA_FLAGS"} == {
+        k: v for k, v in worker_environment({}).items() if k != "XLA_FLAGS"
+    }
+    assert set(method.values()) == {"spawn"}
+    assert report.exists() and report.stat().st_size > 1000
+
+
+def test_worker_environment_keeps_user_xla_flags():
+    env = worker_environment({"XLA_FLAGS": "--xla_dump_to=/tmp/x"})
+    assert env["XLA_FLAGS"].startswith("--xla_dump_to=/tmp/x ")
+    assert "intra_op_parallelism_threads=1" in env["XLA_FLAGS"]
+    assert env["OMP_NUM_THREADS"] == "1"
+    assert env["JAX_COMPILATION_CACHE_DIR"].startswith(
+        os.path.join(os.path.expanduser("~"), ".cache", "tccas")
+    )
+    assert worker_environment({"TCCAS_JAX_CACHE": "/c"})["JAX_COMPILATION_CACHE_DIR"] == "/c"
+    assert worker_environment({"XDG_CACHE_HOME": "/x"})["JAX_COMPILATION_CACHE_DIR"].startswith(
+        "/x/tccas/jax/"
+    )
+
+
+def test_settings_from_config():
+    cfg = {"dask": {"n_workers": 3, "threads_per_worker": 1, "scheduler_address": "tcp://h:8786"}}
+    s = DaskSettings.from_config(cfg)
+    assert (s.n_workers, s.scheduler_address) == (3, "tcp://h:8786")
+    assert DaskSettings.from_config(cfg, n_workers=1).n_workers == 1
+
+
+def test_progress_logs_eta(caplog):
+    caplog.set_level(logging.INFO, logger="tccas.pipeline.cluster")
+    p = Progress("assimilate", n_batches=3, n_items=30)
+    for _ in range(3):
+        p.update(10)
+    msgs = [r.getMessage() for r in caplog.records]
+    assert any("batch 3/3 (100 %)" in m and "ETA" in m for m in msgs)
+    assert any("30 items in 3 batches" in m for m in msgs)
+
+
+def test_failed_batch_raises():
+    def boom(x):
+        raise RuntimeError(f"bad batch {x}")
+
+    with pytest.raises(RuntimeError, match="bad batch 1"):
+        run_batches(None, boom, [(0, 1, (1,))], 1, 1, "t")

@@ -1,0 +1,104 @@
+"""Pipeline step ``intervention`` (tccas.pipeline.intervention) and its CLI subcommand: the parts that do not
+need a compiled scenario (reading per-tile posteriors, pixel lookup, settings, argument handling)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from tccas.cli import build_parser, main
+from tccas.config import validate_config
+from tccas.grid import lonlat_to_cell, tile_containing
+from tccas.pipeline import intervention
+
+
+def _result(ny=3, nx=4, n_c=3, seed=0) -> xr.Dataset:
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(ny, nx, n_c, n_c))
+    cov = np.einsum("yxij,yxkj->yxik", a, a)
+    return xr.Dataset(
+        {
+            "x_post": (("control", "y", "x"), rng.normal(size=(n_c, ny, nx))),
+            "x_prior": (("control", "y", "x"), rng.normal(size=(n_c, ny, nx))),
+            "x_sd_prior": (("control", "y", "x"), rng.uniform(1, 2, (n_c, ny, nx))),
+            "x_sd_post": (("control", "y", "x"), rng.uniform(0, 1, (n_c, ny, nx))),
+            "x_cov_post": (("y", "x", "control", "control_2"), cov),
+            "status": (("y", "x"), rng.integers(0, 4, (ny, nx)).astype(np.int32)),
+        }
+    )
+
+
+def test_tile_posterior_reads_full_covariance_at_pixels():
+    ds = _result()
+    rows, cols = np.array([0, 2, 1]), np.array([3, 0, 1])
+    post = intervention.tile_posterior(ds, rows, cols, "r.zarr")
+    assert post["covariance"] == "full"
+    np.testing.assert_allclose(post["x_post"][1], ds["x_post"].values[:, 2, 0])
+    np.testing.assert_allclose(post["x_cov_post"][2], ds["x_cov_post"].values[1, 1])
+    np.testing.assert_array_equal(post["status"], ds["status"].values[rows, cols])
+
+
+def test_tile_posterior_diagonal_fallback_and_missing_variable():
+    ds = _result().drop_vars("x_cov_post")
+    post = intervention.tile_posterior(ds, np.array([1]), np.array([2]), "r.zarr")
+    assert post["covariance"] == "diagonal"
+    np.testing.assert_allclose(np.diag(post["x_cov_post"][0]), ds["x_sd_post"].values[:, 1, 2] ** 2)
+    assert post["x_cov_post"][0][0, 1] == 0.0
+    with pytest.raises(KeyError, match=r"r\.zarr.*x_prior"):
+        intervention.tile_posterior(ds.drop_vars("x_prior"), np.array([1]), np.array([2]), "r.zarr")
+
+
+def test_unusable_pixels_fall_back_to_prior_inputs():
+    post = intervention.tile_posterior(_result(), np.array([0, 1]), np.array([0, 1]), "r.zarr")
+    clean = intervention._clean_posterior(post, np.array([True, False]))
+    np.testing.assert_array_equal(clean["x_post"][1], post["x_prior"][1])
+    np.testing.assert_allclose(np.diag(clean["x_cov_post"][1]), post["x_sd_prior"][1] ** 2)
+    np.testing.assert_array_equal(clean["x_cov_post"][0], post["x_cov_post"][0])
+
+
+def test_point_pixel_lookup():
+    lon, lat = -5.77, 39.94
+    tile = tile_containing(lon, lat, 1)
+    ix, iy = lonlat_to_cell(lon, lat)
+    row, col = tile.iy0 + tile.ny - 1 - int(iy), int(ix) - tile.ix0
+
+    class Problem:
+        def __init__(self):
+            self.tile = tile
+            self.rows = np.array([0, row, 5])
+            self.cols = np.array([0, col, 5])
+
+    assert intervention._point_pixel({tile.name: Problem()}, (lon, lat)) == (tile.name, 1)
+    assert intervention._point_pixel({tile.name: Problem()}, (lon + 0.5, lat)) is None
+
+
+def test_settings_from_config():
+    cfg = validate_config({"regions": {"lapland": {"tile_km": 1}}, "scenario": {"horizon_years": 10}})
+    s = intervention.scenario_settings(cfg, "lapland")
+    assert (s.tree_pft, s.horizon_years, s.removed_biomass) == (5, 10, "litter")
+
+
+def test_cli_parses_and_rejects_unknown_region(tmp_path, capsys):
+    args = build_parser().parse_args(
+        [
+            "intervention",
+            "--config",
+            "c.yaml",
+            "--region",
+            "iberia",
+            "--out",
+            "s.json",
+            "--pixel",
+            "-5.77",
+            "39.94",
+        ]
+    )
+    assert args.pixel == [-5.77, 39.94] and args.func.__module__ == "tccas.cli.scenario"
+    config = tmp_path / "config.yaml"
+    config.write_text("regions:\n  iberia: {tile_km: 1}\n")
+    code = main(
+        ["intervention", "--config", str(config), "--region", "lapland", "--out", str(tmp_path / "s.json")]
+    )
+    assert code == 2
+    assert "lapland" in capsys.readouterr().err

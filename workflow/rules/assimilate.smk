@@ -1,0 +1,27 @@
+# Assimilate one tile: a Dask LocalCluster (process workers, one thread each) inside the job runs the
+# vmapped per-pixel solver over fixed-size padded batches. `threads` = Dask workers; set dask.scheduler_address
+# in the config to use an existing (e.g. dask-jobqueue) cluster instead.
+
+
+rule assimilate_tile:
+    input:
+        unpack(regridded_inputs),
+    output:
+        directory(f"{RESULTS}/assimilate/{{region}}/{{tile}}.zarr"),
+    log:
+        main="logs/assimilate/{region}/{tile}.log",
+        dask="logs/assimilate/{region}/{tile}.dask-report.html",
+    benchmark:
+        "benchmarks/logs/assimilate/{region}/{tile}.tsv"
+    conda:
+        "../../envs/tccas.yaml"
+    threads: config["dask"]["n_workers"]
+    resources:
+        mem_mb=scaled(8000),
+        runtime=scaled(120),
+    params:
+        config=CONFIG_FILE,
+    shell:
+        "tccas assimilate-tile --config {params.config} --region {wildcards.region} "
+        "--tile {wildcards.tile} --output {output} --workers {threads} "
+        "--performance-report {log.dask} > {log.main} 2>&1"

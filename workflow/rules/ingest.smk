@@ -1,0 +1,24 @@
+# Inputs per region: with data.source = synthetic, `tccas make-demo-data` writes native-format demo files
+# (and the truth they were drawn from) under data.root/{region}/ with a manifest; with data.source = files the
+# user provides data.root/{region}/manifest.yaml and the files it lists.
+
+
+if config["data"]["source"] == "synthetic":
+
+    rule make_demo_data:
+        output:
+            manifest=f"{RESOURCES}/{{region}}/manifest.yaml",
+        log:
+            "logs/ingest/{region}.log",
+        benchmark:
+            "benchmarks/logs/ingest/{region}.tsv"
+        conda:
+            "../../envs/tccas.yaml"
+        threads: 1
+        resources:
+            mem_mb=scaled(4000),
+            runtime=scaled(30),
+        params:
+            config=CONFIG_FILE,
+        shell:
+            "tccas make-demo-data --config {params.config} --region {wildcards.region} > {log} 2>&1"

@@ -1,0 +1,99 @@
+# Region map store: template first, one region write per tile (sentinel), finalize, quick-looks.
+
+
+rule init_store:
+    output:
+        f"{RESULTS}/maps/{{region}}.sentinels/template.json",
+    log:
+        "logs/products/{region}/init_store.log",
+    benchmark:
+        "benchmarks/logs/products/{region}/init_store.tsv"
+    conda:
+        "../../envs/tccas.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled(2000),
+        runtime=scaled(10),
+    params:
+        config=CONFIG_FILE,
+        store=f"{RESULTS}/maps/{{region}}.zarr",
+    shell:
+        "tccas init-store --config {params.config} --region {wildcards.region} "
+        "--store {params.store} --sentinel {output} --overwrite > {log} 2>&1"
+
+
+rule write_tile:
+    input:
+        result=f"{RESULTS}/assimilate/{{region}}/{{tile}}.zarr",
+        template=f"{RESULTS}/maps/{{region}}.sentinels/template.json",
+    output:
+        f"{RESULTS}/maps/{{region}}.sentinels/{{tile}}.json",
+    log:
+        "logs/products/{region}/write_tile_{tile}.log",
+    benchmark:
+        "benchmarks/logs/products/{region}/write_tile_{tile}.tsv"
+    conda:
+        "../../envs/tccas.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled(4000),
+        runtime=scaled(20),
+    params:
+        config=CONFIG_FILE,
+        store=f"{RESULTS}/maps/{{region}}.zarr",
+    shell:
+        "tccas write-tile --config {params.config} --region {wildcards.region} --tile {wildcards.tile} "
+        "--result {input.result} --store {params.store} --sentinel {output} > {log} 2>&1"
+
+
+rule finalize_store:
+    input:
+        tile_sentinels,
+    output:
+        f"{RESULTS}/maps/{{region}}.summary.json",
+    log:
+        "logs/products/{region}/finalize_store.log",
+    benchmark:
+        "benchmarks/logs/products/{region}/finalize_store.tsv"
+    conda:
+        "../../envs/tccas.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled(4000),
+        runtime=scaled(30),
+    params:
+        config=CONFIG_FILE,
+        store=f"{RESULTS}/maps/{{region}}.zarr",
+    shell:
+        "tccas finalize-store --config {params.config} --region {wildcards.region} "
+        "--store {params.store} --sentinels {input} --summary {output} > {log} 2>&1"
+
+
+rule quicklook:
+    input:
+        f"{RESULTS}/maps/{{region}}.summary.json",
+    output:
+        report(
+            directory(f"{RESULTS}/quicklook/{{region}}"),
+            patterns=["{name}.png"],
+            caption="../report/quicklook.rst",
+            category="Posterior maps",
+            subcategory="{region}",
+            labels={"region": "{region}", "variable": "{name}"},
+        ),
+    log:
+        "logs/products/{region}/quicklook.log",
+    benchmark:
+        "benchmarks/logs/products/{region}/quicklook.tsv"
+    conda:
+        "../../envs/tccas.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled(4000),
+        runtime=scaled(20),
+    params:
+        config=CONFIG_FILE,
+        store=f"{RESULTS}/maps/{{region}}.zarr",
+    shell:
+        "tccas quicklook --config {params.config} --region {wildcards.region} "
+        "--store {params.store} --outdir {output} > {log} 2>&1"
