@@ -20,7 +20,9 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 ## demo: the full workflow on the three embedded synthetic demo regions (results/ and report)
 demo: $(VENV)/.installed-demo
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/tccas demo --cores $(CORES)
+	$(BIN)/tccas validate-config config/config.yaml
+	$(BIN)/tccas plan-tiles --config config/config.yaml
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml
 
 ## test: the whole test suite (what .ci/run calls)
 test: $(VENV)/.installed-test

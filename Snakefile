@@ -39,6 +39,7 @@ include: "workflow/rules/regrid.smk"
 include: "workflow/rules/assimilate.smk"
 include: "workflow/rules/products.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/scenario.smk"
 
 
 rule all:

@@ -71,11 +71,14 @@ def _seconds(tsv: Path) -> float:
 
 
 def stage_seconds(workdir: Path) -> dict[str, float]:
-    """Sum of job seconds per stage from ``benchmarks/logs/<rule folder>/**.tsv`` of the run."""
+    """Sum of job seconds per stage from ``benchmarks/logs/<rule folder>/**.tsv`` of the run (folders not in
+    :data:`STAGE_OF_FOLDER` are stages of their own and count as non-assimilation)."""
     root = workdir / "benchmarks" / "logs"
     out = dict.fromkeys(("ingest", "regrid", "assimilate", "write"), 0.0)
     for f in root.rglob("*.tsv"):
-        out[STAGE_OF_FOLDER[f.relative_to(root).parts[0]]] += _seconds(f)
+        folder = f.relative_to(root).parts[0]
+        stage = STAGE_OF_FOLDER.get(folder, folder)  # e.g. scenario: a stage of its own
+        out[stage] = out.get(stage, 0.0) + _seconds(f)
     return out
 
 

@@ -10,7 +10,8 @@ import pytest
 jax.config.update("jax_enable_x64", True)
 # One persistent XLA compilation cache for the whole session: the two xdist workers and the many tests that
 # run the same model shapes reuse each other's compiled executables instead of compiling again.
-jax.config.update("jax_compilation_cache_dir", str(Path(__file__).resolve().parents[1] / ".pytest_cache" / "jax"))
+_CACHE = Path(__file__).resolve().parents[1] / ".pytest_cache" / "jax"
+jax.config.update("jax_compilation_cache_dir", str(_CACHE))
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
 
 REPO = Path(__file__).resolve().parents[1]

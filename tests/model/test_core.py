@@ -148,14 +148,6 @@ def test_pixel_input_errors_and_first_years(forcing_summer, gp, make_tiles):
         M.first_years(long, 2)
 
 
-def test_options_validation():
-    with pytest.raises(ValueError, match="ra_scheme"):
-        M.ModelOptions(ra_scheme="nope")
-    with pytest.raises(ValueError, match="unknown model option"):
-        M.ModelOptions.from_config({"ra_schema": "bethy"})
-    assert M.ModelOptions.from_config({"ra_scheme": "fauto", "wind": "forcing"}).wind == "forcing"
-
-
 def test_switches_run_and_differ(run_pixel_jit, forcing_summer, gp, pixel_summer):
     """Non-default switches (§8): f_auto Ra, hourly DALEC, forcing wind, Brunt LW, no frozen soil."""
     f, site = forcing_summer

@@ -25,7 +25,7 @@ def _fake(n: int, seed: int = 0) -> dict[str, np.ndarray]:
             out[spec.name] = rng.normal(size=n)
         else:
             out[spec.name] = rng.normal(size=(n, H))
-    out["scenario_status"] = rng.integers(0, 3, n).astype(np.int8)
+    out["status"] = rng.integers(0, 3, n).astype(np.int8)
     return out
 
 
@@ -65,7 +65,7 @@ def test_scenario_group_round_trip_and_georeference(store):
     )
     assert np.isnan(ds["uptake"].values[1, 1])  # not a listed pixel: fill
     assert ds["uptake_ur"].attrs["units"] == "1" and ds["uptake"].attrs["units"] == "g m-2"
-    assert ds["scenario_status"].attrs["flag_meanings"] == sstore.STATUS_MEANINGS
+    assert ds["status"].attrs["flag_meanings"] == sstore.STATUS_MEANINGS
     # the root group is untouched and a consolidated reader sees the scenario group
     assert set(open_store(path).data_vars) == root_vars
     consolidated = xr.open_zarr(path, group=sstore.GROUP, consolidated=True)
@@ -94,7 +94,7 @@ def test_open_scenario_names_missing_group(tmp_path):
 def test_png_writers(tmp_path):
     tile = tile_from_name("1kmE2815N1953")
     maps = {s.name: np.random.default_rng(0).normal(size=(10, 10)) for s in sstore.scenario_registry()}
-    maps["scenario_status"] = np.zeros((10, 10))
+    maps["status"] = np.zeros((10, 10))
     extent = (tile.x0, tile.x0 + tile.size_m, tile.y0, tile.y0 + tile.size_m)
     pngs = scenario_plot.write_effect_quicklooks(tmp_path, maps, sstore.scenario_registry(), extent, "test")
     expected = {f"scenario_{s.name}.png" for s in sstore.scenario_registry() if s.quicklook}

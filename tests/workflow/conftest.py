@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 TINY_CONFIG = Path(__file__).with_name("config.yaml")
 
 
-def snakemake(*args: str, workdir: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+def snakemake(*args: str, workdir: Path | None = None, timeout: int = 2400) -> subprocess.CompletedProcess:
     """Run the repository's Snakefile with this interpreter's environment (tccas on PATH)."""
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"

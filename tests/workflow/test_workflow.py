@@ -122,7 +122,7 @@ def test_same_posterior_for_other_worker_count(tiny_run, tiny):
         cwd=workdir,
         capture_output=True,
         text=True,
-        timeout=400,
+        timeout=1800,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = xr.open_zarr(other).load()

@@ -83,6 +83,36 @@ def core_targets():
 TARGET_FUNCTIONS.append(core_targets)
 
 
+def scenario_inputs(wildcards):
+    """Finalized region store, per-tile assimilation results and regridded inputs of every planned tile."""
+    region = wildcards.region
+    inputs = {
+        "summary": f"{RESULTS}/maps/{region}.summary.json",
+        "results": [
+            f"{RESULTS}/assimilate/{region}/{tile}.zarr" for tile in TILES[region]
+        ],
+    }
+    for product in PRODUCTS:
+        inputs[product] = [
+            f"{RESULTS}/regrid/{region}/{tile}/{product}.zarr" for tile in TILES[region]
+        ]
+    return inputs
+
+
+def scenario_targets():
+    """Scenario sentinels and quick-look folders of every configured region (empty when disabled)."""
+    if not config["scenario"]["enabled"]:
+        return []
+    targets = []
+    for region in config["regions"]:
+        targets.append(f"{RESULTS}/maps/{region}.sentinels/scenario.json")
+        targets.append(f"{RESULTS}/quicklook/scenario/{region}")
+    return targets
+
+
+TARGET_FUNCTIONS.append(scenario_targets)
+
+
 def final_products(wildcards):
     """Inputs of the default target: the union of the registered target functions."""
     return [target for function in TARGET_FUNCTIONS for target in function()]

@@ -1,37 +1,8 @@
 # Intervention scenario (obs_da_spec §8): grass converted to trees, extra carbon uptake over the horizon with
 # its posterior and prior uncertainty. One job per region: reads the per-tile assimilation results and
 # regridded inputs, writes the `scenario` group of the finalized region store, effect quick-looks and the
-# time-series panels of the region's first configured point. Gated by config["scenario"]["enabled"].
-
-
-def scenario_inputs(wildcards):
-    """Finalized region store, per-tile assimilation results and regridded inputs of every planned tile."""
-    region = wildcards.region
-    inputs = {
-        "summary": f"{RESULTS}/maps/{region}.summary.json",
-        "results": [
-            f"{RESULTS}/assimilate/{region}/{tile}.zarr" for tile in TILES[region]
-        ],
-    }
-    for product in PRODUCTS:
-        inputs[product] = [
-            f"{RESULTS}/regrid/{region}/{tile}/{product}.zarr" for tile in TILES[region]
-        ]
-    return inputs
-
-
-def scenario_targets():
-    """Scenario sentinels and quick-look folders of every configured region (empty when disabled)."""
-    if not config["scenario"]["enabled"]:
-        return []
-    targets = []
-    for region in config["regions"]:
-        targets.append(f"{RESULTS}/maps/{region}.sentinels/scenario.json")
-        targets.append(f"{RESULTS}/quicklook/scenario/{region}")
-    return targets
-
-
-TARGET_FUNCTIONS.append(scenario_targets)
+# time-series panels of the region's first configured point. Gated by config["scenario"]["enabled"];
+# its input and target functions live in common.smk.
 
 
 rule intervention:

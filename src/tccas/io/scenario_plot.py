@@ -6,7 +6,7 @@
 * :func:`write_pixel_panels`: the time-series figure of one pixel in the style of the seed's Majadas panels:
   soil water, LAI, GPP, Ra, NEE, labile, wood and SOM for the young-tree tile of the intervention and the
   grass tile (and the adult tree tile where the pixel has one), over the assimilation window and the
-  horizon, monthly means of the daily model output, with the conversion date marked.
+  horizon (monthly means of the daily model output for long spans), with the conversion date marked.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -68,14 +69,17 @@ def write_effect_quicklooks(
 
 
 def monthly_means(dates: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Calendar-month means of a daily series (``dates`` datetime64[D]); returns (month starts, means)."""
+    """Calendar-month means of a daily series (``dates`` datetime64[D]), NaN days skipped (a month with no
+    finite day is NaN); returns (month starts, means)."""
     dates = np.asarray(dates, dtype="datetime64[D]")
     months = dates.astype("datetime64[M]")
     starts, inverse = np.unique(months, return_inverse=True)
     values = np.asarray(values, dtype=np.float64)
-    sums = np.bincount(inverse, weights=values, minlength=starts.size)
-    counts = np.bincount(inverse, minlength=starts.size)
-    return starts.astype("datetime64[D]"), sums / counts
+    finite = np.isfinite(values)
+    sums = np.bincount(inverse, weights=np.where(finite, values, 0.0), minlength=starts.size)
+    counts = np.bincount(inverse, weights=finite.astype(np.float64), minlength=starts.size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return starts.astype("datetime64[D]"), np.where(counts > 0, sums / np.maximum(counts, 1.0), np.nan)
 
 
 def write_pixel_panels(
@@ -89,11 +93,13 @@ def write_pixel_panels(
     """Write the Majadas-style panel figure of one pixel.
 
     ``series[label][panel]`` is a daily series aligned with ``dates`` (datetime64[D]) for every panel of
-    :data:`PANELS` (labels e.g. ``"young trees (converted)"``, ``"grass"``). ``annual_uptake`` =
-    ``(year_end_dates, ΔU per year, σ_post of the horizon total)`` adds a ninth panel with the cumulative
-    extra uptake and the ±1σ posterior error bar of its horizon total.
+    :data:`PANELS` (labels e.g. ``"young trees (converted)"``, ``"grass"``; NaN = not defined, e.g. the
+    young trees before the conversion). Spans longer than two years are drawn as monthly means, shorter ones
+    daily. ``annual_uptake`` = ``(year_end_dates, ΔU per year, σ_post of the horizon total)`` adds a ninth
+    panel with the cumulative extra uptake and the ±1σ posterior error bar of its horizon total.
     """
     dates = np.asarray(dates, dtype="datetime64[D]")
+    monthly = dates.size > 2 * 365
     n_panels = len(PANELS) + (1 if annual_uptake is not None else 0)
     n_rows = -(-n_panels // 2)
     fig, axes = plt.subplots(n_rows, 2, figsize=(11, 2.3 * n_rows), dpi=100, sharex=True)
@@ -106,18 +112,16 @@ def write_pixel_panels(
             values = np.asarray(panels[key], dtype=np.float64)
             if values.shape != dates.shape:
                 raise ValueError(f"pixel series {label!r}/{key}: shape {values.shape}, dates {dates.shape}")
-            month, mean = monthly_means(dates, values)
-            ax.plot(month, mean, lw=1.0, color=colours(i), label=label)
+            x, y = monthly_means(dates, values) if monthly else (dates, values)
+            ax.plot(x, y, lw=1.0, color=colours(i), label=label)
         ax.axvline(conversion_date, color="0.4", ls="--", lw=0.8)
         ax.set_title(f"{name} [{units}]", fontsize=9)
         ax.tick_params(labelsize=8)
     if annual_uptake is not None:
         ax = axes[len(PANELS)]
-        ends, value, sd = (np.asarray(a) for a in annual_uptake)
-        ax.fill_between(
-            ends, value - sd, value + sd, color="tab:green", alpha=0.3, lw=0, label="±1 σ posterior"
-        )
+        ends, value, sd = np.asarray(annual_uptake[0]), np.asarray(annual_uptake[1]), float(annual_uptake[2])
         ax.plot(ends, value, color="tab:green", marker="o", ms=2.5, lw=1.0, label="extra uptake ΔU")
+        ax.errorbar(ends[-1:], value[-1:], yerr=[sd], color="k", capsize=3, lw=1.0, label="±1 σ posterior")
         ax.axhline(0.0, color="0.6", lw=0.6)
         ax.axvline(conversion_date, color="0.4", ls="--", lw=0.8)
         ax.set_title("cumulative extra uptake, pixel [gC m-2]", fontsize=9)
@@ -125,6 +129,10 @@ def write_pixel_panels(
         ax.legend(fontsize=7, loc="upper left")
     for ax in axes[n_panels:]:
         ax.set_visible(False)
+    locator = mdates.AutoDateLocator()
+    for ax in axes[:n_panels]:
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     axes[0].legend(fontsize=7, loc="best")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()

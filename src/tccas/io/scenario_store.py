@@ -7,7 +7,7 @@ the root group (coordinates ``y``/``x``, ``spatial_ref`` grid mapping, GeoZarr a
   :data:`tccas.scenario.targets.STATISTICS`, e.g. ``uptake``, ``uptake_sd``, ``uptake_prior``,
   ``uptake_prior_sd``, ``uptake_ur``; float32, NaN fill);
 * ``uptake_annual`` ``(year, y, x)``: the cumulative extra uptake at the end of each horizon year;
-* diagnostics ``converted_fraction``, ``planted``, ``exported`` and the flag map ``scenario_status``.
+* diagnostics ``converted_fraction``, ``planted``, ``exported`` and the flag map ``status``.
 
 A group (rather than prefixed root variables) keeps the root's registry, dims and finalize validation of
 :mod:`tccas.io.output_store` untouched and lets the scenario carry its own ``year`` dimension. The same
@@ -111,9 +111,9 @@ def scenario_registry() -> tuple[VariableSpec, ...]:
             long_name="grass living biomass carbon exported from the converted area per pixel area",
         ),
         VariableSpec(
-            name="scenario_status",
+            name="status",
             kind="diagnostic",
-            source="scenario_status",
+            source="status",
             dims=("y", "x"),
             dtype="int8",
             fill_value=-1,

@@ -171,16 +171,6 @@ def _day_constants(state: TileState, tp, gp, site, options):
     return _DayConst(f_soil, rho_soil, cover, w_max)
 
 
-def _stage(x):
-    """Materialise the results of one stage of the hourly body (``lax.optimization_barrier``).
-
-    Performance only, no numerical effect: without it XLA:CPU fuses later stages into earlier ones and
-    recomputes expensive producers (two-stream exponentials, Arrhenius factors) inside several consumer
-    kernels — measured 2x slower forward and gradient.
-    """
-    return jax.lax.optimization_barrier(x)
-
-
 def _fast(lai, m: MetDay, dc: _DayConst, snow_albedo, tp, gp, tr, options):
     """Hourly fast processes (model_spec §3.1, §3.3-§3.7) for any leading shape of the met arrays.
 

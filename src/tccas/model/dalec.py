@@ -28,7 +28,8 @@ _OFFSET_COEF = (
 )
 _SF = c.DAYS_PER_YEAR / np.pi
 _LAB_LIFESPAN = 1.001
-_NPP_WIDTH = 1e-2  # gC m-2 d-1: width of the smooth positive part of NPP
+_NPP_WIDTH = 1e-5  # gC m-2 d-1: width of the smooth positive part of NPP (small: at NPP ≈ 0 it shifts
+# w/e ≈ 4e-6 gC m-2 d-1 from labile to the other pools, harmless even for sapling-sized pools)
 _LAB_WIDTH = 1e-3  # gC m-2: width of the smooth floor of C_lab
 _RATE_CAP = 0.99  # smooth cap of per-day fractional losses
 

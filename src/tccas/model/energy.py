@@ -11,7 +11,7 @@ from typing import NamedTuple
 from tccas.model import constants as c
 from tccas.model.smooth import maxx, smin
 
-_E_FLOOR = 3.6e-9  # 1e-12 kg m-2 s-1 in mm h-1: smooth floor of E_t (model_spec §3.6: 1e-15 .. 1e-12)
+_E_FLOOR = 3.6e-9  # 1e-12 kg m-2 s-1 in mm h-1: smooth floor of the demand (model_spec §3.6: 1e-15 .. 1e-12)
 
 
 class CanopyWater(NamedTuple):
@@ -45,7 +45,8 @@ def canopy_water(r_nc, r_ns, g_s, g_c0, g_a, t_air, vpd, s, gamma, lam, rho_a, e
 
     X = s R_nc + ρ_a c_p D g_a;  E_d = X g_c0/((s + γ) g_c0 + γ g_a)/λ (PM demand, written without 1/g_c0
     so that it is finite at g_c0 = 0);  E_pc = X/(s + γ)/λ;  E_ps = s R_ns/(s + γ)/λ;
-    E_t = maxx(smin(E_d⁺, E_sup; 0.99), floor) with E_d⁺ the demand smoothly floored at ~0 (dew ignored).
+    E_t = smin(E_d⁺, E_sup; 0.99) with E_d⁺ the demand smoothly floored at 1e-12 kg m-2 s-1 (dew ignored);
+    BETHY's extra floor on E_t (needed there to divide by E_t) is unnecessary with the form below.
     Inverting Penman-Monteith for g_c at E_t gives, with ε = E_t/E_d⁺, the exact closed form
     β = g_c/g_c0 = γ g_a ε / (γ g_a + (1 − ε)(s + γ) g_c0) ∈ [0, 1] — algebraically identical to
     model_spec's g_c = g_a/((X/(λE_t) − s)/γ − 1) but free of the X → 0 singularity; PM with g_c = β g_c0
@@ -61,7 +62,7 @@ def canopy_water(r_nc, r_ns, g_s, g_c0, g_a, t_air, vpd, s, gamma, lam, rho_a, e
     e_pc = x / (s + gamma) * to_mm_h
     e_ps = s * r_ns / (s + gamma) * to_mm_h
     e_dp = maxx(e_d, _E_FLOOR, _E_FLOOR)
-    e_t = maxx(smin(e_dp, e_sup, 0.99), _E_FLOOR, _E_FLOOR)
+    e_t = smin(e_dp, e_sup, 0.99)  # in [0, E_d⁺]: sign-preserving, no further floor needed
     eps = e_t / e_dp
     beta = gamma * g_a * eps / (gamma * g_a + (1.0 - eps) * (s + gamma) * g_c0)
     le_t = e_t * lam / c.SECONDS_PER_HOUR

@@ -16,11 +16,15 @@ def smin(x, y, eta=0.99):
     """Co-limitation minimum ``(x+y - sqrt((x+y)^2 - 4 eta x y)) / (2 eta)`` (model_spec §3).
 
     The smaller root of ``eta z^2 - (x+y) z + x y = 0``; ``smin <= min(x, y)`` and ``smin(x, 0) = 0`` for
-    ``x >= 0``. The radicand is floored at 1e-30 so that the gradient stays finite at ``x = y = 0``.
+    ``x >= 0``; evaluated without cancellation when x + y > 0, so tiny x against large y keeps full
+    relative precision. The radicand is floored at 1e-30 so that the gradient stays finite at ``x = y = 0``.
     """
     s = x + y
-    rad = jnp.maximum(s * s - 4.0 * eta * x * y, 0.0) + _RADICAND_FLOOR
-    return (s - jnp.sqrt(rad)) / (2.0 * eta)
+    root = jnp.sqrt(jnp.maximum(s * s - 4.0 * eta * x * y, 0.0) + _RADICAND_FLOOR)
+    pos = s > 0.0
+    # s > 0: cancellation-free form 2xy/(s + root) (product of the roots is xy/η); exact when x ≪ y
+    stable = 2.0 * x * y / jnp.where(pos, s + root, 1.0)
+    return jnp.where(pos, stable, (s - root) / (2.0 * eta))
 
 
 def smax(x, y, eta=0.99):

@@ -15,9 +15,9 @@ Steps
    first configured point, or ``point``): a forward run with daily per-tile series at the posterior.
 6. A JSON sentinel with the run summary (pixels, mean effects, seconds per pixel).
 
-Pixel status (``scenario_status``): 0 computed (assimilation status converged, max_iter or no_obs — the
-latter with posterior = prior, hence UR = 0); 1 computed but the pixel has no grass tile (effects exactly
-0); 2 no usable posterior (line-search failure or missing result): maps hold NaN.
+Pixel status (``status`` of the scenario group): 0 computed (assimilation status converged, max_iter or
+no_obs — the latter with posterior = prior, hence UR = 0); 1 computed but the pixel has no grass tile
+(effects exactly 0); 2 no usable posterior (line-search failure or missing result): maps hold NaN.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def run_tile_scenario(
     problem, post: Mapping[str, np.ndarray], fraction: float, settings, da_settings, batch_size: int, client
 ) -> dict[str, np.ndarray]:
     """Scenario of every pixel of a tile problem; results with leading axis ``n_pixels`` plus
-    ``scenario_status``; unusable pixels hold NaN."""
+    ``status``; unusable pixels hold NaN."""
     n = int(problem.n_pixels)
     usable = np.isin(post["status"], USABLE_DA_STATUS) & np.all(np.isfinite(post["x_post"]), axis=1)
     clean = _clean_posterior(post, usable)
@@ -135,7 +135,7 @@ def run_tile_scenario(
         mask = usable.reshape((n,) + (1,) * (values.ndim - 1))
         out[key] = np.where(mask, values, np.nan)
     status = np.where(usable, np.where(out["grass_area"] > 0.0, 0, 1), 2).astype(np.int8)
-    out["scenario_status"] = status
+    out["status"] = status
     return out
 
 
@@ -145,7 +145,8 @@ def pixel_panels(
     """Daily per-tile series of one pixel over window + horizon at the posterior (forward run only).
 
     Returns ``dates`` (datetime64[D]), ``series`` (label → panel → daily array) for the young trees of the
-    intervention, each existing tile of the pixel, and ``conversion_date``.
+    intervention and each existing tile of the pixel, ``conversion_date``, and ``uptake_annual`` at
+    ``year_ends`` (0 at the conversion, then the cumulative ΔU at the end of each horizon year).
     """
     import jax
     import jax.numpy as jnp
@@ -191,19 +192,30 @@ def pixel_panels(
         starts = (problem.dates[-1] + np.timedelta64(1, "D")).astype("datetime64[Y]") + years
         horizon = (starts.astype("datetime64[D]")[:, None] + np.arange(365).astype("timedelta64[D]")).ravel()
         dates = np.concatenate([problem.dates, horizon])
+    conversion = problem.dates[-1] + np.timedelta64(1, "D")
     panel_keys = {"w_r": "soil_water"}
     labels = {}
     for t, pft in enumerate(pfts):
         if float(one.fractions[t]) > 0.0:
             labels[t] = f"{model.PFT_NAMES[int(pft)]} tile (cover {float(one.fractions[t]):.2f})"
-    labels[pfts.size] = f"young {model.PFT_NAMES[settings.tree_pft]} (converted; window: adult reference)"
-    out_series = {label: {panel_keys.get(k, k): series[k][t] for k in series} for t, label in labels.items()}
+    labels[pfts.size] = f"young {model.PFT_NAMES[settings.tree_pft]} (converted area)"
+    # the new tile exists from the conversion on (during the window that slot holds the adult reference run)
+    young = np.arange(n_total) >= n_window
+    out_series = {
+        label: {panel_keys.get(k, k): np.where(young | (t < pfts.size), series[k][t], np.nan) for k in series}
+        for t, label in labels.items()
+    }
     return {
         "dates": dates,
         "series": out_series,
-        "conversion_date": problem.dates[-1] + np.timedelta64(1, "D"),
-        "uptake_annual": np.asarray(run.uptake_annual),
-        "year_ends": dates[n_window - 1 :: block][1 : settings.horizon_years + 1],
+        "conversion_date": conversion,
+        "uptake_annual": np.concatenate([[0.0], np.asarray(run.uptake_annual)]),
+        "year_ends": np.concatenate(
+            [
+                [conversion],
+                dates[n_window - 1 :: block][1 : settings.horizon_years + 1] + np.timedelta64(1, "D"),
+            ]
+        ),
     }
 
 
@@ -289,7 +301,7 @@ def intervention_region(
                     "pixels": problem.n_pixels,
                     "seconds": round(seconds, 3),
                     "status": {
-                        m: int(np.sum(results["scenario_status"] == v))
+                        m: int(np.sum(results["status"] == v))
                         for v, m in zip(sstore.STATUS_FLAGS, sstore.STATUS_MEANINGS.split(), strict=True)
                     },
                     "uptake_mean": float(np.nanmean(results["uptake"])),
