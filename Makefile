@@ -22,7 +22,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-demo
 	$(BIN)/tccas validate-config config/config.yaml
 	$(BIN)/tccas plan-tiles --config config/config.yaml
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --cores $(CORES)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --cores $(CORES) --report results/report.html
 
 ## test: the whole test suite (what .ci/run calls)
 test: $(VENV)/.installed-test

@@ -24,6 +24,7 @@ def test_defaults_are_filled():
     assert config["regions"]["netherlands"]["tile_km"] == 100
     assert config["scenario"]["tree_pft"]["iberia"] == "TmEv"
     assert len(planned_tiles(config, "netherlands")) == 20
+    assert set(config["regions"]) == {"netherlands"}  # regions not configured are not added
 
 
 @pytest.mark.parametrize(
