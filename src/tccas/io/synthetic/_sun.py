@@ -1,12 +1,15 @@
 """Solar geometry for placing synthetic overpasses (Spencer 1971 declination and equation of time).
 
 Only used to give synthetic soundings realistic solar zenith angles and local overpass times; the model
-computes its own radiation geometry (model_spec §3).
+computes its own radiation geometry (model_spec §3); the declination series is the model's
+(``tccas.model.met.declination``), evaluated here on the calendar day angle of the product time stamps.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from tccas.model.met import declination
 
 
 def solar_zenith_deg(time_utc: np.ndarray, lon, lat) -> np.ndarray:
@@ -19,15 +22,7 @@ def solar_zenith_deg(time_utc: np.ndarray, lon, lat) -> np.ndarray:
     doy = (t.astype("datetime64[D]") - t.astype("datetime64[Y]").astype("datetime64[D]")).astype(int) + 1
     hour = (t - t.astype("datetime64[D]")).astype(float) / 3600.0
     g = 2.0 * np.pi * (doy - 1) / 365.0
-    decl = (
-        0.006918
-        - 0.399912 * np.cos(g)
-        + 0.070257 * np.sin(g)
-        - 0.006758 * np.cos(2 * g)
-        + 0.000907 * np.sin(2 * g)
-        - 0.002697 * np.cos(3 * g)
-        + 0.00148 * np.sin(3 * g)
-    )
+    decl = declination(g, xp=np)
     eot_min = 229.18 * (
         0.000075
         + 0.001868 * np.cos(g)
