@@ -116,6 +116,28 @@ def _fill(value, dtype: str):
     return np.dtype(dtype).type(value).item()
 
 
+def _entry_spec(
+    entry: dict, kind: str, dims: tuple[str, ...], fills: dict, cell_methods: str | None
+) -> VariableSpec:
+    """A diagnostic, parameter, land-cover or series registry entry as a :class:`VariableSpec`."""
+    dtype = entry.get("dtype", "float32")
+    return VariableSpec(
+        name=entry["name"],
+        kind=kind,
+        source=entry.get("source", entry["name"]),
+        dims=dims,
+        dtype=dtype,
+        fill_value=_fill(fills[dtype], dtype),
+        units=entry["units"],
+        long_name=entry["long_name"],
+        standard_name=entry.get("standard_name"),
+        cell_methods=cell_methods,
+        quicklook=entry.get("quicklook"),
+        flag_values=tuple(entry["flag_values"]) if "flag_values" in entry else None,
+        flag_meanings=entry.get("flag_meanings"),
+    )
+
+
 @functools.cache
 def load_registry(path: str | Path = REGISTRY_PATH) -> tuple[VariableSpec, ...]:
     """Expand ``output_variables.yaml`` into the ordered tuple of :class:`VariableSpec`."""
@@ -154,67 +176,14 @@ def load_registry(path: str | Path = REGISTRY_PATH) -> tuple[VariableSpec, ...]:
                     target=tname,
                 )
             )
-    for diag in card["diagnostics"]:
-        dtype = diag.get("dtype", "float32")
-        specs.append(
-            VariableSpec(
-                name=diag["name"],
-                kind="diagnostic",
-                source=diag["name"],
-                dims=("y", "x"),
-                dtype=dtype,
-                fill_value=_fill(fills[dtype], dtype),
-                units=diag["units"],
-                long_name=diag["long_name"],
-                quicklook=diag.get("quicklook"),
-                flag_values=tuple(diag["flag_values"]) if "flag_values" in diag else None,
-                flag_meanings=diag.get("flag_meanings"),
-            )
-        )
-    for par in card["parameters"]:
-        specs.append(
-            VariableSpec(
-                name=par["name"],
-                kind="parameter",
-                source=par["name"],
-                dims=("control", "y", "x"),
-                dtype="float32",
-                fill_value=_fill(fills["float32"], "float32"),
-                units=par["units"],
-                long_name=par["long_name"],
-            )
-        )
-    for lc in card["land_cover"]:
-        dtype = lc.get("dtype", "float32")
-        specs.append(
-            VariableSpec(
-                name=lc["name"],
-                kind="land_cover",
-                source=lc["source"],
-                dims=("tile_slot", "y", "x"),
-                dtype=dtype,
-                fill_value=_fill(fills[dtype], dtype),
-                units=lc["units"],
-                long_name=lc["long_name"],
-                flag_values=tuple(lc["flag_values"]) if "flag_values" in lc else None,
-                flag_meanings=lc.get("flag_meanings"),
-            )
-        )
-    for ser in card["series"]:
-        specs.append(
-            VariableSpec(
-                name=ser["name"],
-                kind="series",
-                source=ser["source"],
-                dims=("time", "y", "x"),
-                dtype="float32",
-                fill_value=_fill(fills["float32"], "float32"),
-                units=ser["units"],
-                long_name=ser["long_name"],
-                standard_name=ser.get("standard_name"),
-                cell_methods="time: mean",
-            )
-        )
+    per_entry = (
+        ("diagnostics", "diagnostic", ("y", "x"), None),
+        ("parameters", "parameter", ("control", "y", "x"), None),
+        ("land_cover", "land_cover", ("tile_slot", "y", "x"), None),
+        ("series", "series", ("time", "y", "x"), "time: mean"),
+    )
+    for section, kind, dims, cell_methods in per_entry:
+        specs.extend(_entry_spec(e, kind, dims, fills, cell_methods) for e in card[section])
     names = [s.name for s in specs]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
