@@ -27,7 +27,7 @@ demo: $(VENV)/.installed-demo
 
 ## test: the whole test suite (what .ci/run calls)
 test: $(VENV)/.installed-test
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -n $(CORES) --dist loadgroup
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -n $(CORES) --dist loadfile
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks

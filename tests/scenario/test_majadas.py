@@ -23,8 +23,6 @@ from scenario_inputs import TMEV, majadas_inputs
 
 from tccas.scenario import ScenarioSettings, run_scenario
 
-pytestmark = pytest.mark.xdist_group("scenario_forward")
-
 
 @pytest.fixture(scope="module")
 def majadas_run():

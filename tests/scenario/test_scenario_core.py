@@ -9,8 +9,6 @@ from scenario_inputs import C3GR, SHORT_HORIZON, TMEV
 
 from tccas import model
 
-pytestmark = pytest.mark.xdist_group("scenario_forward")
-
 
 def _effects(run):
     return np.concatenate(

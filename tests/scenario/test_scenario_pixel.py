@@ -12,8 +12,6 @@ from scenario_inputs import pixel_problem
 from tccas.da.pixel import layout_for
 from tccas.scenario import TARGET_NAMES
 
-pytestmark = pytest.mark.xdist_group("scenario_jacobian")
-
 
 def _bayes_posterior(sd_prior: np.ndarray, seed: int = 0) -> np.ndarray:
     """A Gaussian-update posterior C = (C0⁻¹ + Gᵀ G)⁻¹ ≤ C0 (random informative 'observations')."""

@@ -1,5 +1,5 @@
 """Fixtures of the workflow tests: run Snakemake on the tiny CI config in a scratch directory, once per
-session (the tests using it share an xdist group so they run in one worker)."""
+session (``make test`` distributes tests by file, so every user of it runs in the same xdist worker)."""
 
 from __future__ import annotations
 

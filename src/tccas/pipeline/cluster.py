@@ -189,12 +189,18 @@ def run_batches(
     n_items: int,
     label: str,
     max_in_flight: int | None = None,
+    warm_up: bool = True,
 ) -> dict[Any, Any]:
     """Run ``func(*args)`` for every ``(key, n_items_in_batch, args)`` of ``tasks``; return ``{key: result}``.
 
     ``tasks`` is consumed lazily, so a batch's inputs are built only when a slot frees up; at most
     ``max_in_flight`` (default 2 × workers) futures are outstanding. With ``client=None`` the batches run
     in this process, in order. Any failed batch raises (the tile job fails; Snakemake retries it).
+
+    ``warm_up``: run the first batch alone before filling the other workers. Every worker would otherwise
+    compile the same XLA program at the same time (minutes of CPU and ~1 GB each); after the first batch the
+    executable is in the persistent compilation cache (:func:`worker_environment`) and the others only trace
+    and load it.
     """
     progress = Progress(label, n_batches, n_items)
     results: dict[Any, Any] = {}
@@ -204,8 +210,9 @@ def run_batches(
             results[key] = func(*args)
             progress.update(count)
         return results
+    n_workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
     if max_in_flight is None:
-        max_in_flight = 2 * max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+        max_in_flight = 2 * n_workers
     pending: dict[str, tuple[Any, int]] = {}
     pool = as_completed()
 
@@ -214,15 +221,24 @@ def run_batches(
         pending[future.key] = (key, count)
         pool.add(future)
 
+    def collect(future) -> None:
+        key, count = pending.pop(future.key)
+        results[key] = future.result()
+        progress.update(count)
+        future.release()
+
+    if warm_up and n_workers > 1:
+        first = next(iterator, None)
+        if first is not None:
+            submit(*first)
+            collect(next(pool))
+            log.info("%s: first batch alone in %.1f s (compiled once for all)", label, progress.elapsed)
     for key, count, args in iterator:
         submit(key, count, args)
         if pool.count() >= max_in_flight:
             break
     for future in pool:
-        key, count = pending.pop(future.key)
-        results[key] = future.result()
-        progress.update(count)
-        future.release()
+        collect(future)
         nxt = next(iterator, None)
         if nxt is not None:
             submit(*nxt)
