@@ -30,10 +30,24 @@ def test_output_contract(batch_result, layout):
     expected |= {f"n_obs_{s}" for s in STREAMS} | {f"cost_post_{s}" for s in STREAMS}
     for t in cost.TARGETS:
         expected |= {t, f"{t}_sd", f"{t}_prior", f"{t}_prior_sd", f"{t}_ur"}
-    expected |= {"x_post", "x_prior", "x_sd_post", "x_sd_prior", "x_ur"}
+    expected |= {"x_post", "x_prior", "x_sd_post", "x_sd_prior", "x_ur", "x_cov_post"}
     expected |= {f"series_{s}" for s in cost.SERIES}
     assert set(out) == expected
     assert out["x_post"].shape == (8, n) and out["series_nee"].shape == (8, 60)
+    assert out["x_cov_post"].shape == (8, n, n)
+
+
+def test_posterior_covariance_is_spd_and_matches_sd(batch_result):
+    """x_cov_post (physical units) is symmetric positive definite, its diagonal is x_sd_post², and its
+    correlations are not all zero (the scenario propagates them; obs_da_spec §6.6, §8)."""
+    _, out = batch_result
+    r = row(out, ALL)
+    cov = r["x_cov_post"]
+    np.testing.assert_allclose(cov, cov.T, rtol=1e-10, atol=1e-300)
+    assert np.linalg.eigvalsh(cov / np.outer(r["x_sd_post"], r["x_sd_post"])).min() > 0
+    np.testing.assert_allclose(np.sqrt(np.diag(cov)), r["x_sd_post"], rtol=1e-10)
+    corr = cov / np.outer(r["x_sd_post"], r["x_sd_post"])
+    assert np.abs(corr - np.eye(corr.shape[0])).max() > 0.1
     assert out["status"].dtype == np.int32
     assert len(control_names(PFTS, SETTINGS)) == n
 

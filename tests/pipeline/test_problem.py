@@ -10,7 +10,7 @@ from tccas.grid import tile_containing
 from tccas.io import regrid as rg
 from tccas.io.synthetic.world import sif_value, sm_value, write_world
 from tccas.io.tilestore import read_tile_store
-from tccas.pipeline.problem import build_tile_problem
+from tccas.pipeline.problem import build_tile_problem, padded_length
 from tccas.pipeline.regrid import run_regrid
 
 REGION = "lapland"
@@ -87,3 +87,10 @@ def test_errors(built):
     late = dict(config, period={"start": "2018-07-02", "end": "2018-07-09", "spinup_years": 0})
     with pytest.raises(ValueError, match="does not cover the window"):
         build_tile_problem(stores, late, REGION, TILE)
+
+
+def test_observation_slots_depend_on_the_window_only():
+    """Whole slots per window day: tiles with different observation counts share shapes (one compile)."""
+    assert padded_length(0, 365, True) == padded_length(40, 365, True) == padded_length(365, 365, True) == 365
+    assert padded_length(366, 365, True) == 730  # overlapping orbits: two slots per day
+    assert padded_length(5, 31, False) == 1

@@ -57,6 +57,8 @@ def fake_results(n_pixels: int, days: np.ndarray, seed: int = 0, status=None) ->
         out[f"{t}_ur"] = 1 - out[f"{t}_sd"] / out[f"{t}_prior_sd"]
     for k in ("x_post", "x_prior", "x_sd_post", "x_sd_prior", "x_ur"):
         out[k] = rng.uniform(0, 1, (n_pixels, len(CONTROLS)))
+    a = rng.normal(size=(n_pixels, len(CONTROLS), len(CONTROLS)))
+    out["x_cov_post"] = a @ a.transpose(0, 2, 1)
     for k in ("sif743", "gpp", "nee", "lai", "woody_biomass"):
         out[f"series_{k}"] = rng.uniform(-1, 3, (n_pixels, n_days))
     out["pfts"] = np.tile(np.array([5, 9], np.int32), (n_pixels, 1))
@@ -211,3 +213,21 @@ def test_template_refuses_overwrite_unless_asked(region_store, tmp_path):
         products.init_store(
             cfg, "netherlands", store, tmp_path / "t.json", control_names=CONTROLS, overwrite=False
         )
+
+
+def test_tile_result_keeps_full_covariance(region_store):
+    """x_cov_post survives the per-tile result as float32 (control, control_b, y, x) and the scenario reads
+    it back per pixel as the full covariance (no diagonal fallback)."""
+    from tccas.pipeline.intervention import tile_posterior
+
+    _, _, _, result, (rows, cols), res, _ = region_store
+    ds = store_io.read_tile_result(result)
+    assert ds["x_cov_post"].dims == ("control", "control_b", "y", "x")
+    assert ds["x_cov_post"].dtype == np.float32
+    assert list(ds["control_b"].values) == list(CONTROLS)
+    post = tile_posterior(ds, rows, cols, str(result))
+    assert post["covariance"] == "full"
+    np.testing.assert_allclose(post["x_cov_post"], res["x_cov_post"], rtol=1e-6)
+    land = np.zeros((10, 10), bool)
+    land[rows, cols] = True
+    assert np.isnan(ds["x_cov_post"].values[:, :, ~land]).all()

@@ -287,6 +287,7 @@ def assimilate_pixel(problem: PixelProblem, settings: AssimilationSettings) -> d
     out["x_post"] = jnp.where(use_opt, u_hat * pr.sigma0, pr.x0)
     out["x_prior"] = pr.x0
     out["x_sd_post"] = post.sd_post
+    out["x_cov_post"] = pr.sigma0[:, None] * c_u * pr.sigma0[None, :]  # C_x = diag(σ0) C_u diag(σ0), §6.6
     out["x_sd_prior"] = post.sd_prior
     out["x_ur"] = post.ur
     for name in cost.SERIES:

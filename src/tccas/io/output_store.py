@@ -548,7 +548,8 @@ def write_tile_result(
 
     ``results`` maps contract-C2 keys to arrays with leading axis ``n_pixels`` (pixel k at raster position
     ``(rows[k], cols[k])``); scalars become ``(y, x)`` maps, ``x_*`` vectors ``(control, y, x)``, ``series_*``
-    ``(day, y, x)``, :data:`TILE_SLOT_KEYS` ``(tile_slot, y, x)``.
+    ``(day, y, x)``, :data:`TILE_SLOT_KEYS` ``(tile_slot, y, x)``, the covariance ``x_cov_post``
+    ``(control, control_b, y, x)`` as float32.
     Cells that are not listed (water / no data) hold NaN (float) or −1 (int).
     """
     path = Path(path)
@@ -572,6 +573,10 @@ def write_tile_result(
             grid = np.full((values.shape[1], ny, nx), fill, dtype=dtype)
             grid[:, rows, cols] = values.T
             data_vars[key] = (("day", "y", "x"), grid)
+        elif values.ndim == 3:  # x_cov_post: (pixel, control, control) → float32 (control, control_b, y, x)
+            grid = np.full((*values.shape[1:], ny, nx), np.nan, dtype=np.float32)
+            grid[:, :, rows, cols] = np.moveaxis(values, 0, -1)
+            data_vars[key] = (("control", "control_b", "y", "x"), grid)
         else:
             grid = np.full((values.shape[1], ny, nx), fill, dtype=dtype)
             grid[:, rows, cols] = values.T
@@ -586,6 +591,11 @@ def write_tile_result(
             "x": tile.x.astype("float64"),
             "day": np.asarray(dates, dtype="datetime64[ns]"),
             "control": np.asarray(list(control_names), dtype=object),
+            **(
+                {"control_b": np.asarray(list(control_names), dtype=object)}
+                if "control_b" in {d for v in data_vars.values() for d in v[0]}
+                else {}
+            ),
         },
         attrs={"tile": tile.name, **attrs},
     )

@@ -242,6 +242,8 @@ def assimilate_tile(
     results = run_tile_problem(
         problem, settings, batch, dask, report_path, config["assimilation"].get("footprint_mode", "per_pixel")
     )
+    if not config["assimilation"].get("store_covariance", True):
+        results.pop("x_cov_post", None)
     names = slot_control_names(int(config["assimilation"]["max_tiles"]), settings)
     attrs = {
         "region": region,

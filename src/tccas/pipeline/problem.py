@@ -18,7 +18,8 @@ Decisions (documented here because the pipeline depends on them):
   outside the window are dropped. SM and L-VOD use the SMOS pass of ``streams.vod.pass`` (ascending 06:00 by
   default, obs_da_spec). ``sigma_repr`` is 0 here — the pipeline fills it from footprint means of prior
   equivalents (obs_da_spec §7.3) using ``footprint_ids`` (the observation keys, −1 = padding).
-- A stream that is disabled in the config or has no observations is all-masked with n_max = 1.
+- Observation slots: :func:`padded_length` (a whole number per window day, so all tiles share one
+  compilation); a stream disabled in the config is all-masked with n_max = 1.
 """
 
 from __future__ import annotations
@@ -194,7 +195,7 @@ def _stream_table(
         srt = np.lexsort((obs_key[pair_obs], t_hour[pair_obs], pair_pix))
         pair_pix, pair_obs = pair_pix[srt], pair_obs[srt]
     counts = np.bincount(pair_pix, minlength=n_pixels)
-    n_max = max(1, int(counts.max(initial=0)))
+    n_max = padded_length(int(counts.max(initial=0)), n_days, enabled)
     slot = np.arange(pair_pix.size) - np.repeat(np.cumsum(counts) - counts, counts)
     out = {k: np.zeros((n_pixels, n_max)) for k in ("value", "sigma", "mask")}
     th = np.zeros((n_pixels, n_max), np.int32)
@@ -205,6 +206,21 @@ def _stream_table(
     out["mask"][pair_pix, slot] = 1.0
     keys[pair_pix, slot] = obs_key[pair_obs]
     return StreamTable(th, out["value"], out["sigma"], out["mask"], keys)
+
+
+def padded_length(count_max: int, n_days: int, enabled: bool) -> int:
+    """Observation slots per pixel of an enabled stream: a whole number of slots per window day,
+    ``n_days · ceil(count_max / n_days)`` (at least one per day); 1 for a disabled stream.
+
+    The solver is compiled for its input shapes, so a length that depends only on the window (one slot per
+    day covers FAPAR, SMOS passes and a daily SIF overpass) gives every tile of a run the same shapes and
+    one compilation, shared through the persistent JAX cache [D]; a tile with more observations per day
+    (overlapping TROPOSIF orbits at high latitude) gets the next whole number of slots per day. Padding slots
+    are masked and cost a gather each.
+    """
+    if not enabled:
+        return 1
+    return n_days * max(1, -(-count_max // n_days))
 
 
 def build_tile_problem(tile_inputs: dict[str, Path], config: dict, region: str, tile: Tile) -> TileProblem:
