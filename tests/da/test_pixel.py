@@ -35,6 +35,8 @@ def test_output_contract(batch_result, layout):
     assert set(out) == expected
     assert out["x_post"].shape == (8, n) and out["series_nee"].shape == (8, 60)
     assert out["x_cov_post"].shape == (8, n, n)
+    assert out["status"].dtype == np.int32
+    assert len(control_names(PFTS, SETTINGS)) == n
 
 
 def test_posterior_covariance_is_spd_and_matches_sd(batch_result):
@@ -48,8 +50,6 @@ def test_posterior_covariance_is_spd_and_matches_sd(batch_result):
     np.testing.assert_allclose(np.sqrt(np.diag(cov)), r["x_sd_post"], rtol=1e-10)
     corr = cov / np.outer(r["x_sd_post"], r["x_sd_post"])
     assert np.abs(corr - np.eye(corr.shape[0])).max() > 0.1
-    assert out["status"].dtype == np.int32
-    assert len(control_names(PFTS, SETTINGS)) == n
 
 
 def test_twin_all_streams(batch_result, twin):
