@@ -100,7 +100,7 @@ def test_workers_are_spawned_with_pinned_threads(tmp_path):
     (env,) = envs.values()
     assert env["XLA_FLAGS"].count("intra_op_parallelism_threads=1") == 1
     assert {k: v for k, v in env.items() if k != "XLA_FLAGS"} == {
-        k: v for k, v in worker_environment({}).items() if k != "XLA_FLAGS"
+        k: v for k, v in worker_environment().items() if k != "XLA_FLAGS"
     }
     assert set(method.values()) == {"spawn"}
     assert report.exists() and report.stat().st_size > 1000
