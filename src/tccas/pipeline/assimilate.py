@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from tccas.grid import tile_from_name
-from tccas.pipeline.cluster import DaskSettings, dask_client, run_batches
+from tccas.pipeline.cluster import DaskSettings, compiled_for, dask_client, run_batches
 
 log = logging.getLogger(__name__)
 
@@ -76,19 +76,19 @@ def _batched(kind: str, settings):
     return jax.jit(jax.vmap(functools.partial(func, settings=settings)))
 
 
-def solve_batch(batch, settings) -> dict[str, np.ndarray]:
-    """Assimilate one padded batch (``PixelProblem`` of NumPy leaves) on a worker; NumPy results."""
+def compile_batch(kind: str, batch, settings) -> None:
+    """Compile the batched DA function ``kind`` for the shapes of ``batch`` (run once, alone, before the
+    batches: see :func:`tccas.pipeline.cluster.run_batches`)."""
+    compiled_for(_batched(kind, settings), batch)
+
+
+def run_batch(kind: str, batch, settings) -> dict[str, np.ndarray]:
+    """Run the batched DA function ``kind`` (``"assimilate"``: :func:`tccas.da.assimilate_pixel`;
+    ``"prior"``: model equivalents under the prior, obs_da_spec §7.3) on one padded batch (``PixelProblem``
+    of NumPy leaves) on a worker; NumPy results."""
     import jax
 
-    out = _batched("assimilate", settings)(batch)
-    return {k: np.asarray(v) for k, v in jax.device_get(out).items()}
-
-
-def prior_batch(batch, settings) -> dict[str, np.ndarray]:
-    """Model equivalents under the prior for one padded batch (obs_da_spec §7.3); NumPy results."""
-    import jax
-
-    out = _batched("prior", settings)(batch)
+    out = compiled_for(_batched(kind, settings), batch)(batch)
     return {k: np.asarray(v) for k, v in jax.device_get(out).items()}
 
 
@@ -188,7 +188,13 @@ def run_tile_problem(
     with dask_client(dask, report_path) as client:
         t0 = time.perf_counter()
         prior = run_batches(
-            client, prior_batch, _tasks(problem, batch_size, settings, None), n_batches, n, "prior"
+            client,
+            functools.partial(run_batch, "prior"),
+            _tasks(problem, batch_size, settings, None),
+            n_batches,
+            n,
+            "prior",
+            prepare=functools.partial(compile_batch, "prior"),
         )
         prior_eq = _gather(prior, n, batch_size)
         sigma = footprint_sigma_repr(prior_eq, problem.footprint_ids)
@@ -196,7 +202,15 @@ def run_tile_problem(
         t1 = time.perf_counter()
         land_cover: dict[int, tuple] = {}
         tasks = _tasks(problem, batch_size, settings, sigma, land_cover)
-        post = run_batches(client, solve_batch, tasks, n_batches, n, "assimilate")
+        post = run_batches(
+            client,
+            functools.partial(run_batch, "assimilate"),
+            tasks,
+            n_batches,
+            n,
+            "assimilate",
+            prepare=functools.partial(compile_batch, "assimilate"),
+        )
         log.info("assimilation pass: %.1f s", time.perf_counter() - t1)
     out = _gather(post, n, batch_size)
     out["pfts"] = np.concatenate([land_cover[b][0] for b in range(n_batches)]).astype(np.int32)

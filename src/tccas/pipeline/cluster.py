@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import dask
+import numpy as np
 from distributed import Client, LocalCluster, as_completed, performance_report
 
 log = logging.getLogger(__name__)
@@ -181,6 +182,21 @@ class Progress:
         return time.perf_counter() - self.start
 
 
+_COMPILED: dict[tuple, Any] = {}
+
+
+def compiled_for(jitted: Callable[..., Any], *args: Any) -> Any:
+    """The ahead-of-time compiled executable of ``jitted`` for the shapes and dtypes of ``args`` (cached in
+    this process; the persistent JAX cache makes a second process load instead of compile)."""
+    import jax
+
+    leaves, treedef = jax.tree_util.tree_flatten(args)
+    key = (jitted, treedef, tuple((np.shape(x), np.result_type(x).str) for x in leaves))
+    if key not in _COMPILED:
+        _COMPILED[key] = jitted.lower(*args).compile()
+    return _COMPILED[key]
+
+
 def run_batches(
     client: Client | None,
     func: Callable[..., Any],
@@ -189,7 +205,7 @@ def run_batches(
     n_items: int,
     label: str,
     max_in_flight: int | None = None,
-    warm_up: bool = True,
+    prepare: Callable[..., Any] | None = None,
 ) -> dict[Any, Any]:
     """Run ``func(*args)`` for every ``(key, n_items_in_batch, args)`` of ``tasks``; return ``{key: result}``.
 
@@ -197,10 +213,10 @@ def run_batches(
     ``max_in_flight`` (default 2 × workers) futures are outstanding. With ``client=None`` the batches run
     in this process, in order. Any failed batch raises (the tile job fails; Snakemake retries it).
 
-    ``warm_up``: run the first batch alone before filling the other workers. Every worker would otherwise
-    compile the same XLA program at the same time (minutes of CPU and ~1 GB each); after the first batch the
-    executable is in the persistent compilation cache (:func:`worker_environment`) and the others only trace
-    and load it.
+    ``prepare``: called alone on one worker with the first batch's arguments before any batch is submitted
+    (e.g. :func:`compiled_for` the batch shapes). Every worker would otherwise compile the same XLA program at
+    the same time (minutes of CPU and ~1 GB each); afterwards the executable is in the persistent
+    compilation cache (:func:`worker_environment`) and the other workers only trace and load it.
     """
     progress = Progress(label, n_batches, n_items)
     results: dict[Any, Any] = {}
@@ -227,12 +243,13 @@ def run_batches(
         progress.update(count)
         future.release()
 
-    if warm_up and n_workers > 1:
-        first = next(iterator, None)
-        if first is not None:
-            submit(*first)
-            collect(next(pool))
-            log.info("%s: first batch alone in %.1f s (compiled once for all)", label, progress.elapsed)
+    first = next(iterator, None)
+    if first is not None:
+        if prepare is not None and n_workers > 1:
+            t0 = time.perf_counter()
+            client.submit(prepare, *first[2], pure=False).result()
+            log.info("%s: compiled once for all workers in %.1f s", label, time.perf_counter() - t0)
+        submit(*first)
     for key, count, args in iterator:
         submit(key, count, args)
         if pool.count() >= max_in_flight:

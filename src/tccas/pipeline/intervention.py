@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from tccas.pipeline.assimilate import padded_index_batches, tile_input_paths
-from tccas.pipeline.cluster import DaskSettings, dask_client, run_batches
+from tccas.pipeline.cluster import DaskSettings, compiled_for, dask_client, run_batches
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +89,21 @@ def _batched(settings, da_settings):
     return jax.jit(jax.vmap(func, in_axes=(0, 0, 0, 0, 0, None)))
 
 
+def _batch_args(batch, post: Mapping[str, np.ndarray], fraction: float) -> tuple:
+    return batch, post["x_post"], post["x_cov_post"], post["x_prior"], post["x_sd_prior"], float(fraction)
+
+
+def compile_scenario(batch, post: Mapping[str, np.ndarray], fraction: float, settings, da_settings) -> None:
+    """Compile the batched scenario for the shapes of one batch (run once, alone, before the batches)."""
+    compiled_for(_batched(settings, da_settings), *_batch_args(batch, post, fraction))
+
+
 def scenario_batch(batch, post: Mapping[str, np.ndarray], fraction: float, settings, da_settings) -> dict:
     """Scenario of one padded batch (``PixelProblem`` of NumPy leaves + posterior arrays) on a worker."""
     import jax
 
-    out = _batched(settings, da_settings)(
-        batch, post["x_post"], post["x_cov_post"], post["x_prior"], post["x_sd_prior"], float(fraction)
-    )
+    args = _batch_args(batch, post, fraction)
+    out = compiled_for(_batched(settings, da_settings), *args)(*args)
     return {k: np.asarray(v) for k, v in jax.device_get(out).items()}
 
 
@@ -127,7 +135,9 @@ def run_tile_scenario(
             yield b, n_real, (problem.batch(padded), part, fraction, settings, da_settings)
 
     n_batches = -(-n // batch_size)
-    results = run_batches(client, scenario_batch, tasks(), n_batches, n, "intervention")
+    results = run_batches(
+        client, scenario_batch, tasks(), n_batches, n, "intervention", prepare=compile_scenario
+    )
     out: dict[str, np.ndarray] = {}
     for key in results[0]:
         parts = [np.asarray(results[b][key])[: min(batch_size, n - b * batch_size)] for b in range(n_batches)]
