@@ -150,3 +150,18 @@ def test_settings_validation():
     assert s.max_iter == 7 and s.posterior == "hessian" and "sif" not in s.streams
     assert s.error_model("vod").sigma_model_rel == 0.3
     assert not any(n.startswith("sif_") for n in control_names(PFTS, s))
+
+
+def test_target_uncertainty_reduction_in_unit_interval(batch_result):
+    """Default prior_jacobian="posterior": σ_prior and σ_post of every target use the same Jacobian, so
+    0 ≤ UR ≤ 1 exactly for every real pixel (obs_da_spec §6.7)."""
+    _, out = batch_result
+    real = out["status"] != PADDING
+    for t in cost.TARGETS:
+        ur = out[f"{t}_ur"][real]
+        assert np.all((ur >= -1e-12) & (ur <= 1.0)), (t, ur)
+
+
+def test_prior_jacobian_setting_is_validated():
+    with pytest.raises(ValueError, match="prior_jacobian"):
+        AssimilationSettings(prior_jacobian="both")

@@ -1,6 +1,6 @@
 """Effect uncertainty as one differentiable function of the control vector (obs_da_spec §6.7, §8 step 5).
 
-All tests share ONE compiled ``intervention_pixel`` (short configuration) and run on one xdist worker.
+All tests share ONE compiled ``intervention_pixel`` (short configuration; one xdist worker per file).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from scenario_inputs import pixel_problem
 
 from tccas.da.pixel import layout_for
-from tccas.scenario import TARGET_NAMES
+from tccas.scenario import TARGET_NAMES, output_keys, unconverted_result
 
 
 def _bayes_posterior(sd_prior: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -36,6 +36,26 @@ def test_fraction_zero_effect_and_sigma_are_exactly_zero(pixel_short, short_inpu
         for suffix in ("", "_sd", "_prior", "_prior_sd", "_ur"):
             assert float(out[f"{name}{suffix}"]) == 0.0, f"{name}{suffix}"
     assert np.all(np.asarray(out["uptake_annual"]) == 0.0)
+
+
+def test_closed_form_for_unconverted_pixels_matches_the_model(
+    pixel_short, short_inputs, short_prior, short_settings
+):
+    """The pipeline skips pixels without grass; their closed-form result must be what the model gives when
+    nothing is converted (fraction 0): every key, except the grass area (0 without grass) and the undefined
+    young-tree wood (NaN)."""
+    x0, sd0 = (np.asarray(a) for a in short_prior)
+    out = pixel_short(pixel_problem(short_inputs), x0, _bayes_posterior(sd0), x0, sd0, 0.0)
+    assert set(out) == set(output_keys(short_settings))
+    closed = unconverted_result(float(out["has_tree"]), short_settings)
+    assert set(closed) == set(out)
+    for key, value in closed.items():
+        if key.startswith("new_woo"):
+            assert np.isnan(value)
+        elif key == "grass_area":
+            assert value == 0.0
+        else:
+            np.testing.assert_array_equal(np.asarray(out[key]), value, err_msg=key)
 
 
 def test_uncertainty_reduction_in_unit_interval(informed):

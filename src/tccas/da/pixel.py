@@ -75,7 +75,12 @@ class AssimilationSettings:
       ``"canopy"`` (§4.1 [?]), ``sif_overpass_hour_local`` (13.5 LST, §3.5);
     - ``error_models``: per-stream :class:`~tccas.obs.common.StreamErrorModel` overrides, as a tuple of
       ``(stream, model)`` pairs (defaults from the operator modules, obs_da_spec §2.6, §3.6, §4.4, §5.2);
-    - ``jacobian_chunk``: tangent directions evaluated together for the posterior (memory/speed trade-off).
+    - ``jacobian_chunk``: tangent directions evaluated together for the posterior (memory/speed trade-off);
+    - ``prior_jacobian``: linearisation point of the PRIOR target uncertainty (obs_da_spec §6.7 "[D: state
+      both]"): ``"posterior"`` (default) propagates C0 with the same target Jacobian A = ∂N/∂x at x_post as
+      C_post, so σ_post ≤ σ_prior and UR ∈ [0, 1] hold exactly and the prior point costs one forward run
+      instead of n_c tangent-linear runs; ``"prior"`` uses A0 = ∂N/∂x at x0 (one more linearisation).
+      Same choice and default as ``tccas.scenario.ScenarioSettings.prior_jacobian``.
     """
 
     max_iter: int = 20
@@ -92,6 +97,7 @@ class AssimilationSettings:
     sif_overpass_hour_local: float = sif.OVERPASS_HOUR_LOCAL
     error_models: tuple = ()
     jacobian_chunk: int = 16
+    prior_jacobian: str = "posterior"
 
     def __post_init__(self):
         unknown = [s for s in self.streams if s not in STREAMS]
@@ -105,6 +111,11 @@ class AssimilationSettings:
             raise ValueError(
                 f"AssimilationSettings.vod_temperature must be 'air' or 'canopy', "
                 f"got {self.vod_temperature!r}"
+            )
+        if self.prior_jacobian not in ("posterior", "prior"):
+            raise ValueError(
+                "AssimilationSettings.prior_jacobian must be 'posterior' or 'prior', "
+                f"got {self.prior_jacobian!r}"
             )
         if self.fapar_illumination not in ("iso", "mixed"):
             raise ValueError(
@@ -166,6 +177,7 @@ class AssimilationSettings:
             tol_pg=float(a.get("tol_pg", 1e-4)),
             streams=enabled,
             posterior=a.get("posterior", "gauss_newton"),
+            prior_jacobian=a.get("prior_jacobian", "posterior"),
             model_options=model.ModelOptions.from_config(config.get("model")),
             sif_overpass_hour_local=float(si.get("overpass_hour_local", sif.OVERPASS_HOUR_LOCAL)),
             error_models=errors,
@@ -250,9 +262,22 @@ def assimilate_pixel(problem: PixelProblem, settings: AssimilationSettings) -> d
     )
     n_iter = jnp.where(use_opt, res.n_iter, 0).astype(jnp.int32)
 
-    lin = jax.lax.map(lambda v: _linearise(v, problem, layout, pr, settings, data), jnp.stack([u0, u_hat]))
-    _, tgt_v, ev, g_res, a_tgt = lin
-    h_gn = posterior.gauss_newton_hessian(g_res[1])
+    if settings.prior_jacobian == "prior":
+        lin = jax.lax.map(
+            lambda v: _linearise(v, problem, layout, pr, settings, data), jnp.stack([u0, u_hat])
+        )
+        _, tgt_v, ev, g_res, a_tgt = lin
+        res0 = {s: ev.residuals[s][0] for s in STREAMS}
+        res1 = {s: ev.residuals[s][1] for s in STREAMS}
+        tgt0, tgt1, a0, a1, g1 = tgt_v[0], tgt_v[1], a_tgt[0], a_tgt[1], g_res[1]
+        series1 = {name: ev.series[name][1] for name in cost.SERIES}
+    else:  # one linearisation at the optimum; the prior point is only run forward
+        _, tgt1, ev1, g1, a1 = _linearise(u_hat, problem, layout, pr, settings, data)
+        ev0 = cost.evaluate(u0, problem, layout, pr, settings, data)
+        res0, res1 = ev0.residuals, ev1.residuals
+        tgt0, a0 = jnp.stack([ev0.targets[t] for t in cost.TARGETS]), a1
+        series1 = ev1.series
+    h_gn = posterior.gauss_newton_hessian(g1)
     if settings.posterior == "hessian":
         grad_j = jax.grad(j)
         h_full = jax.lax.map(
@@ -267,8 +292,8 @@ def assimilate_pixel(problem: PixelProblem, settings: AssimilationSettings) -> d
     c_u = post.cov_u
 
     out: dict[str, jax.Array] = {"status": status, "n_iter": n_iter}
-    jp0, js0 = cost.cost_terms(u0, u0, {s: ev.residuals[s][0] for s in STREAMS})
-    jp1, js1 = cost.cost_terms(u_hat, u0, {s: ev.residuals[s][1] for s in STREAMS})
+    jp0, js0 = cost.cost_terms(u0, u0, res0)
+    jp1, js1 = cost.cost_terms(u_hat, u0, res1)
     out["cost_prior"] = jp0 + sum(js0.values())
     out["cost_post"] = jp1 + sum(js1.values())
     out["dfs"] = post.dfs
@@ -276,12 +301,12 @@ def assimilate_pixel(problem: PixelProblem, settings: AssimilationSettings) -> d
         out[f"n_obs_{s}"] = n_obs[s].astype(jnp.int32)
     for s in STREAMS:
         out[f"cost_post_{s}"] = js1[s]
-    sd_t_post = propagate.target_sd(a_tgt[1], c_u)
-    sd_t_prior = propagate.target_sd(a_tgt[0])
+    sd_t_post = propagate.target_sd(a1, c_u)
+    sd_t_prior = propagate.target_sd(a0)
     for i, t in enumerate(cost.TARGETS):
-        out[t] = tgt_v[1][i]
+        out[t] = tgt1[i]
         out[f"{t}_sd"] = sd_t_post[i]
-        out[f"{t}_prior"] = tgt_v[0][i]
+        out[f"{t}_prior"] = tgt0[i]
         out[f"{t}_prior_sd"] = sd_t_prior[i]
         out[f"{t}_ur"] = propagate.uncertainty_reduction(sd_t_post[i], sd_t_prior[i])
     out["x_post"] = jnp.where(use_opt, u_hat * pr.sigma0, pr.x0)
@@ -291,5 +316,5 @@ def assimilate_pixel(problem: PixelProblem, settings: AssimilationSettings) -> d
     out["x_sd_prior"] = post.sd_prior
     out["x_ur"] = post.ur
     for name in cost.SERIES:
-        out[f"series_{name}"] = ev.series[name][1]
+        out[f"series_{name}"] = series1[name]
     return {k: (v if v.dtype.kind in "iu" else jnp.where(valid, v, jnp.nan)) for k, v in out.items()}

@@ -120,28 +120,50 @@ def _clean_posterior(post: Mapping[str, np.ndarray], usable: np.ndarray) -> dict
     return {"x_post": x_post, "x_cov_post": cov, "x_prior": post["x_prior"], "x_sd_prior": post["x_sd_prior"]}
 
 
+def convertible_pixels(pfts: np.ndarray, fractions: np.ndarray, settings) -> np.ndarray:
+    """Pixels with a grass tile of cover > 0 (``settings.grass_pfts``): only these have a non-zero effect."""
+    return np.any(np.isin(pfts, settings.grass_pfts) & (fractions > 0.0), axis=1)
+
+
 def run_tile_scenario(
     problem, post: Mapping[str, np.ndarray], fraction: float, settings, da_settings, batch_size: int, client
 ) -> dict[str, np.ndarray]:
     """Scenario of every pixel of a tile problem; results with leading axis ``n_pixels`` plus
-    ``status``; unusable pixels hold NaN."""
+    ``status``; unusable pixels hold NaN.
+
+    Only pixels with a grass tile run the horizon (in padded batches of the convertible pixels); for the
+    others nothing is converted and :func:`tccas.scenario.unconverted_result` gives their (zero) effects in
+    closed form — a forest tile costs nothing.
+    """
+    from tccas.scenario import output_keys, unconverted_result
+
     n = int(problem.n_pixels)
     usable = np.isin(post["status"], USABLE_DA_STATUS) & np.all(np.isfinite(post["x_post"]), axis=1)
+    grass = convertible_pixels(problem.pfts, problem.fractions, settings)
+    run = np.nonzero(usable & grass)[0]
     clean = _clean_posterior(post, usable)
 
     def tasks():
-        for b, padded, n_real in padded_index_batches(n, batch_size):
-            part = {k: v[padded] for k, v in clean.items()}
-            yield b, n_real, (problem.batch(padded), part, fraction, settings, da_settings)
+        for b, padded, n_real in padded_index_batches(run.size, batch_size):
+            part = {k: v[run[padded]] for k, v in clean.items()}
+            yield b, n_real, (problem.batch(run[padded]), part, fraction, settings, da_settings)
 
-    n_batches = -(-n // batch_size)
+    n_batches = -(-run.size // batch_size)
+    log.info("intervention: %d of %d pixels have a grass tile to convert", run.size, n)
     results = run_batches(
-        client, scenario_batch, tasks(), n_batches, n, "intervention", prepare=compile_scenario
+        client, scenario_batch, tasks(), n_batches, run.size, "intervention", prepare=compile_scenario
     )
+    has_tree = np.any((problem.pfts == settings.tree_pft) & (problem.fractions > 0.0), axis=1)
     out: dict[str, np.ndarray] = {}
-    for key in results[0]:
-        parts = [np.asarray(results[b][key])[: min(batch_size, n - b * batch_size)] for b in range(n_batches)]
-        values = np.concatenate(parts, axis=0).astype(np.float64)
+    for key in output_keys(settings):
+        fixed = np.stack([np.asarray(unconverted_result(h, settings)[key]) for h in has_tree])
+        values = fixed.astype(np.float64)
+        if run.size:
+            parts = [
+                np.asarray(results[b][key])[: min(batch_size, run.size - b * batch_size)]
+                for b in range(n_batches)
+            ]
+            values[run] = np.concatenate(parts, axis=0)
         mask = usable.reshape((n,) + (1,) * (values.ndim - 1))
         out[key] = np.where(mask, values, np.nan)
     status = np.where(usable, np.where(out["grass_area"] > 0.0, 0, 1), 2).astype(np.int8)

@@ -4,7 +4,14 @@ extra carbon uptake over a horizon, with its posterior and prior uncertainty (§
 from tccas import _jax  # noqa: F401
 from tccas.scenario.conversion import NewPools, Split, new_tile_pools, split_tiles, tree_source
 from tccas.scenario.core import SERIES_KEYS, ScenarioInputs, ScenarioRun, run_scenario
-from tccas.scenario.pixel import JACOBIAN_TARGETS, intervention_pixel, tree_control_names, tree_prior
+from tccas.scenario.pixel import (
+    JACOBIAN_TARGETS,
+    intervention_pixel,
+    output_keys,
+    tree_control_names,
+    tree_prior,
+    unconverted_result,
+)
 from tccas.scenario.settings import GRASS_PFTS, TREE_PFTS, ScenarioSettings, recycle_plan
 from tccas.scenario.targets import POOLS, STATISTICS, TARGET_NAMES, TARGETS, TargetSpec
 from tccas.scenario.uncertainty import (
@@ -35,6 +42,7 @@ __all__ = [
     "combination_sd",
     "intervention_pixel",
     "new_tile_pools",
+    "output_keys",
     "propagate",
     "quadratic_sd",
     "recycle_plan",
@@ -44,5 +52,6 @@ __all__ = [
     "tree_control_names",
     "tree_prior",
     "tree_source",
+    "unconverted_result",
     "value_and_jacobian",
 ]

@@ -26,10 +26,20 @@ import numpy as np
 from tccas import model
 from tccas.scenario.core import ScenarioInputs, ScenarioRun, run_scenario
 from tccas.scenario.settings import ScenarioSettings
-from tccas.scenario.targets import POOLS
+from tccas.scenario.targets import POOLS, STATISTICS, TARGET_NAMES
 from tccas.scenario.uncertainty import combination_sd, quadratic_sd, reduction, value_and_jacobian
 
 JACOBIAN_TARGETS: tuple[str, ...] = ("uptake", *(f"d_{p}" for p in POOLS))
+#: Per-pixel diagnostics of :func:`intervention_pixel` next to the target statistics.
+DIAGNOSTICS: tuple[str, ...] = (
+    "planted",
+    "exported",
+    "converted_fraction",
+    "grass_area",
+    "has_tree",
+    "new_woo_start",
+    "new_woo_end",
+)
 
 
 def tree_control_names(layout) -> tuple[str, ...]:
@@ -64,6 +74,29 @@ def target_vector(run: ScenarioRun, settings: ScenarioSettings) -> jax.Array:
     if settings.annual_sd:
         parts.append(run.uptake_annual)
     return jnp.concatenate(parts)
+
+
+def output_keys(settings: ScenarioSettings) -> tuple[str, ...]:
+    """Keys of the dict returned by :func:`intervention_pixel` for ``settings`` (without ``series_*``)."""
+    keys = [f"{name}{suffix}" for name in TARGET_NAMES for suffix in STATISTICS]
+    keys.append("uptake_annual")
+    if settings.annual_sd:
+        keys += ["uptake_annual_sd", "uptake_annual_prior_sd"]
+    return (*keys, *DIAGNOSTICS)
+
+
+def unconverted_result(has_tree: float, settings: ScenarioSettings) -> dict[str, np.ndarray]:
+    """:func:`intervention_pixel` of a pixel without a grass tile, in closed form (NumPy): nothing is
+    converted, so every effect, σ and prior is exactly 0 (obs_da_spec §8; UR 0 where σ_prior = 0, as in
+    :func:`~tccas.scenario.uncertainty.reduction`) and the young-tree wood is undefined (NaN). The pipeline
+    uses it instead of running the horizon for such pixels."""
+    out = {
+        k: np.zeros(settings.horizon_years) if k.startswith("uptake_annual") else np.float64(0.0)
+        for k in output_keys(settings)
+    }
+    out["has_tree"] = np.float64(has_tree)
+    out["new_woo_start"] = out["new_woo_end"] = np.float64(np.nan)
+    return out
 
 
 def _block_diag(a, b):
