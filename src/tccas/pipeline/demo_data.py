@@ -83,7 +83,6 @@ def _write_static(base: Path, region: str, tiles: list[Tile], rng) -> tuple[dict
 
 
 def _write_forcing(base: Path, region: str, tiles: list[Tile], start, end, seed: int, z_mean: float, rng):
-    from tccas.model import synthetic_forcing
 
     x0, y0, x1, y1 = _area(tiles, 0)
     lon_c, lat_c = xy_to_lonlat((x0 + x1) / 2, (y0 + y1) / 2)
@@ -95,25 +94,7 @@ def _write_forcing(base: Path, region: str, tiles: list[Tile], start, end, seed:
         d0 = max(np.datetime64(f"{year}-01-01"), start)
         d1 = min(np.datetime64(f"{year}-12-31"), end)
         n_days = int((d1 - d0).astype(int)) + 1
-        nodes = [
-            [
-                synthetic_forcing(
-                    float(la), float(lo), str(d0), n_days, seed=seed, elevation=float(oro[i, j])
-                )
-                for j, lo in enumerate(lon)
-            ]
-            for i, la in enumerate(lat)
-        ]
-        fields = {
-            k: np.stack(
-                [
-                    np.stack([getattr(nodes[i][j], k).reshape(-1) for j in range(lon.size)], -1)
-                    for i in range(lat.size)
-                ],
-                -2,
-            )
-            for k in ("t_air", "vapour_pressure", "pressure", "wind", "sw_down", "lw_down", "precip")
-        }
+        fields = s_era5.grid_forcing_fields(lat, lon, oro, d0, n_days, seed)
         name = s_era5.era5_filename("era5_land", d0, d1, flavour)
         s_era5.write_era5(base / "era5" / name, d0, fields, lat, lon, oro, "era5_land", flavour)
         files.append(f"era5/{name}")

@@ -33,7 +33,13 @@ from typing import Any
 import numpy as np
 
 from tccas.pipeline.assimilate import padded_index_batches, tile_input_paths
-from tccas.pipeline.cluster import DaskSettings, compiled_for, dask_client, run_batches
+from tccas.pipeline.cluster import (
+    DaskSettings,
+    balanced_batch_size,
+    compiled_for,
+    dask_client,
+    run_batches,
+)
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +137,8 @@ def run_tile_scenario(
     """Scenario of every pixel of a tile problem; results with leading axis ``n_pixels`` plus
     ``status``; unusable pixels hold NaN.
 
-    Only pixels with a grass tile run the horizon (in padded batches of the convertible pixels); for the
+    Only pixels with a grass tile run the horizon (in balanced padded batches of the convertible pixels, at
+    most ``batch_size``: :func:`~tccas.pipeline.cluster.balanced_batch_size`); for the
     others nothing is converted and :func:`tccas.scenario.unconverted_result` gives their (zero) effects in
     closed form — a forest tile costs nothing.
     """
@@ -148,8 +155,16 @@ def run_tile_scenario(
             part = {k: v[run[padded]] for k, v in clean.items()}
             yield b, n_real, (problem.batch(run[padded]), part, fraction, settings, da_settings)
 
+    n_workers = 1 if client is None else len(client.scheduler_info(n_workers=-1)["workers"])
+    batch_size = balanced_batch_size(run.size, batch_size, n_workers)
     n_batches = -(-run.size // batch_size)
-    log.info("intervention: %d of %d pixels have a grass tile to convert", run.size, n)
+    log.info(
+        "intervention: %d of %d pixels have a grass tile to convert (%d batches of %d)",
+        run.size,
+        n,
+        n_batches,
+        batch_size,
+    )
     results = run_batches(
         client, scenario_batch, tasks(), n_batches, run.size, "intervention", prepare=compile_scenario
     )

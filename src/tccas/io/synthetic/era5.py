@@ -104,3 +104,28 @@ def native_grid_for_point(lon: float, lat: float, res: float, n: int = 4) -> tup
     lo0 = np.floor(lon / res) * res
     k = np.arange(n) - (n // 2 - 1)
     return np.round(la0 + k[::-1] * res, 6), np.round(lo0 + k * res, 6)
+
+
+def grid_forcing_fields(lat, lon, oro, start, n_days: int, seed: int) -> dict[str, np.ndarray]:
+    """Hourly fields ``(n_hours, n_lat, n_lon)`` of :func:`tccas.model.synthetic_forcing` at every node of a
+    lat/lon grid (same seed everywhere: spatially coherent weather; ``oro`` [m] sets each node's elevation),
+    ready for :func:`write_era5`."""
+    from tccas.model import synthetic_forcing
+
+    nodes = [
+        [
+            synthetic_forcing(float(la), float(lo), str(start), n_days, seed=seed, elevation=float(oro[i, j]))
+            for j, lo in enumerate(lon)
+        ]
+        for i, la in enumerate(lat)
+    ]
+    return {
+        k: np.stack(
+            [
+                np.stack([getattr(nodes[i][j], k).reshape(-1) for j in range(len(lon))], -1)
+                for i in range(len(lat))
+            ],
+            -2,
+        )
+        for k in ("t_air", "vapour_pressure", "pressure", "wind", "sw_down", "lw_down", "precip")
+    }

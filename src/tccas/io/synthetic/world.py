@@ -42,7 +42,6 @@ def fapar_value(fp_key):
 
 def write_world(base: Path, region: str, tile: Tile, start: str, n_days: int, seed: int = 0) -> Path:
     """Write the files under ``base`` (= ``resources/{region}``) and return the manifest path."""
-    from tccas.model import synthetic_forcing
 
     base = Path(base)
     rng = np.random.default_rng(seed)
@@ -59,23 +58,7 @@ def write_world(base: Path, region: str, tile: Tile, start: str, n_days: int, se
     lon_c, lat_c = xy_to_lonlat(tile.x0 + tile.size_m / 2, tile.y0 + tile.size_m / 2)
     lat, lon = s_era5.native_grid_for_point(float(lon_c), float(lat_c), 0.1)
     oro = np.full((lat.size, lon.size), float(land["elevation"].mean()))
-    nodes = [
-        [
-            synthetic_forcing(float(la), float(lo), str(start), n_days, seed=seed, elevation=float(oro[i, j]))
-            for j, lo in enumerate(lon)
-        ]
-        for i, la in enumerate(lat)
-    ]
-    fields = {
-        k: np.stack(
-            [
-                np.stack([getattr(nodes[i][j], k).reshape(-1) for j in range(lon.size)], -1)
-                for i in range(lat.size)
-            ],
-            -2,
-        )
-        for k in ("t_air", "vapour_pressure", "pressure", "wind", "sw_down", "lw_down", "precip")
-    }
+    fields = s_era5.grid_forcing_fields(lat, lon, oro, start, n_days, seed)
     era_name = s_era5.era5_filename("era5_land", start, end, "era5_new")
     s_era5.write_era5(base / "era5" / era_name, start, fields, lat, lon, oro)
 
