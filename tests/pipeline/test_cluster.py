@@ -7,6 +7,7 @@ import functools
 import logging
 import os
 import sys
+from typing import NamedTuple
 
 import cloudpickle
 import numpy as np
@@ -87,7 +88,10 @@ def test_worker_count_and_batch_invariance(pixels):
 
 
 def _worker_env():
-    return {k: os.environ.get(k) for k in [*cluster.PINNED_THREAD_ENV, "JAX_COMPILATION_CACHE_DIR"]}
+    return {
+        k: os.environ.get(k)
+        for k in [*cluster.PINNED_THREAD_ENV, "JAX_COMPILATION_CACHE_DIR", "TCCAS_PROGRAM_CACHE"]
+    }
 
 
 @pytest.mark.slow
@@ -115,6 +119,8 @@ def test_worker_environment_keeps_user_xla_flags():
         os.path.join(os.path.expanduser("~"), ".cache", "tccas")
     )
     assert worker_environment({"TCCAS_JAX_CACHE": "/c"})["JAX_COMPILATION_CACHE_DIR"] == "/c"
+    assert worker_environment({"TCCAS_JAX_CACHE": "/c"})["TCCAS_PROGRAM_CACHE"] == "/c-programs"
+    assert worker_environment({"TCCAS_PROGRAM_CACHE": "/p"})["TCCAS_PROGRAM_CACHE"] == "/p"
     assert worker_environment({"XDG_CACHE_HOME": "/x"})["JAX_COMPILATION_CACHE_DIR"].startswith(
         "/x/tccas/jax/"
     )
@@ -154,3 +160,33 @@ def test_balanced_batch_size(n_items, max_batch, n_workers):
     assert n_batches * size - n_items < n_batches  # less than one padding row per batch
     # no smaller multiple of the worker count would do: as few batch rounds as the batch cap allows
     assert -(-n_batches // n_workers) == -(-n_items // (n_workers * max_batch))
+
+
+class _Pair(NamedTuple):
+    x: object
+    w: object
+
+
+def test_compiled_for_exports_once_and_reloads_without_tracing(tmp_path, monkeypatch, pixels):
+    """The first compile stores one exported program; a fresh process state deserialises it (no trace: the
+    exporter is disabled) and gives the same numbers as the plain jitted function."""
+    import jax
+    from jax import export
+
+    monkeypatch.setenv("TCCAS_PROGRAM_CACHE", str(tmp_path))
+    monkeypatch.setattr(cluster, "_COMPILED", {})
+    x = pixels[:8]
+    args = (_Pair(x, np.ones(8)), 0.5)
+    fn = jax.jit(lambda p, scale: _solver()(p.x * scale, p.w))
+    expected = fn(*args)
+    first = cluster.compiled_for(fn, *args, name="test.solver")(*args)
+    assert len(list(tmp_path.glob("*.jaxexport"))) == 1
+    cluster.compiled_for(fn, _Pair(x[:4], np.ones(4)), 0.5, name="test.solver")  # other shapes: own entry
+    assert len(list(tmp_path.glob("*.jaxexport"))) == 2
+
+    monkeypatch.setattr(cluster, "_COMPILED", {})
+    monkeypatch.setattr(export, "export", lambda *a, **k: pytest.fail("traced again instead of loading"))
+    again = cluster.compiled_for(fn, *args, name="test.solver")(*args)
+    for key in ("y", "s"):
+        np.testing.assert_allclose(np.asarray(first[key]), np.asarray(expected[key]), rtol=0, atol=0)
+        np.testing.assert_allclose(np.asarray(again[key]), np.asarray(expected[key]), rtol=0, atol=0)

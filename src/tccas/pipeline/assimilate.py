@@ -79,7 +79,12 @@ def _batched(kind: str, settings):
 def compile_batch(kind: str, batch, settings) -> None:
     """Compile the batched DA function ``kind`` for the shapes of ``batch`` (run once, alone, before the
     batches: see :func:`tccas.pipeline.cluster.run_batches`)."""
-    compiled_for(_batched(kind, settings), batch)
+    compiled_for(_batched(kind, settings), batch, name=_program_name(kind, settings))
+
+
+def _program_name(kind: str, settings) -> str:
+    """Identity of the batched program ``kind`` for the exported-program store (``compiled_for``)."""
+    return f"tccas.da.{kind}:{settings!r}"
 
 
 def run_batch(kind: str, batch, settings) -> dict[str, np.ndarray]:
@@ -88,7 +93,7 @@ def run_batch(kind: str, batch, settings) -> dict[str, np.ndarray]:
     of NumPy leaves) on a worker; NumPy results."""
     import jax
 
-    out = compiled_for(_batched(kind, settings), batch)(batch)
+    out = compiled_for(_batched(kind, settings), batch, name=_program_name(kind, settings))(batch)
     return {k: np.asarray(v) for k, v in jax.device_get(out).items()}
 
 

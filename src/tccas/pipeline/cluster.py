@@ -86,7 +86,8 @@ def compilation_cache_dir(base: Mapping[str, str]) -> str:
 def worker_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment for workers: :data:`PINNED_THREAD_ENV` over ``base``, plus the persistent JAX
     compilation cache (``JAX_COMPILATION_CACHE_DIR``, kept if ``base`` sets it; see
-    :func:`compilation_cache_dir`).
+    :func:`compilation_cache_dir`) and the store of exported programs beside it (``TCCAS_PROGRAM_CACHE``,
+    kept if set; see :func:`compiled_for`).
 
     An ``XLA_FLAGS`` already present in ``base`` is kept and the pinning flags are appended (later flags win
     in XLA's parser), so user flags such as a dump directory survive; flags that already contain the pinning
@@ -99,6 +100,9 @@ def worker_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
     elif base.get("XLA_FLAGS"):
         env["XLA_FLAGS"] = f"{base['XLA_FLAGS']} {PINNED_THREAD_ENV['XLA_FLAGS']}"
     env["JAX_COMPILATION_CACHE_DIR"] = base.get("JAX_COMPILATION_CACHE_DIR") or compilation_cache_dir(base)
+    env["TCCAS_PROGRAM_CACHE"] = (
+        base.get("TCCAS_PROGRAM_CACHE") or f"{env['JAX_COMPILATION_CACHE_DIR']}-programs"
+    )
     return env
 
 
@@ -199,16 +203,56 @@ def balanced_batch_size(n_items: int, max_batch: int, n_workers: int) -> int:
     return -(-n_items // n_batches)
 
 
-def compiled_for(jitted: Callable[..., Any], *args: Any) -> Any:
+def compiled_for(jitted: Callable[..., Any], *args: Any, name: str | None = None) -> Callable[..., Any]:
     """The ahead-of-time compiled executable of ``jitted`` for the shapes and dtypes of ``args`` (cached in
-    this process; the persistent JAX cache makes a second process load instead of compile)."""
+    this process).
+
+    With ``name`` (a string that identifies ``jitted`` and its static settings, e.g. ``"da.assimilate:" +
+    repr(settings)``) and ``$TCCAS_PROGRAM_CACHE`` set (:func:`worker_environment`), the traced program is
+    exported once (``jax.export``, keyed by ``name``, the argument structure and shapes, the JAX version and
+    the package source) to that folder; later processes deserialise it instead of tracing again (the trace of
+    the assimilation program is ~20–40 s) and the persistent compilation cache supplies the executable.
+    Without them: ``jitted.lower(*args).compile()`` (the persistent cache still saves the compile).
+    """
     import jax
 
     leaves, treedef = jax.tree_util.tree_flatten(args)
-    key = (jitted, treedef, tuple((np.shape(x), np.result_type(x).str) for x in leaves))
+    shapes = tuple((np.shape(x), np.result_type(x).str) for x in leaves)
+    key = (jitted, name, treedef, shapes)
     if key not in _COMPILED:
-        _COMPILED[key] = jitted.lower(*args).compile()
+        cache_dir = os.environ.get("TCCAS_PROGRAM_CACHE")
+        if name is None or not cache_dir:
+            _COMPILED[key] = jitted.lower(*args).compile()
+        else:
+            _COMPILED[key] = _exported(jitted, name, treedef, shapes, cache_dir)
     return _COMPILED[key]
+
+
+def _exported(jitted, name: str, treedef, shapes, cache_dir: str) -> Callable[..., Any]:
+    """Compile ``jitted`` for ``shapes`` through the exported-program store (see :func:`compiled_for`)."""
+    import jax
+    from jax import export
+
+    from tccas.io.programs import program_path, read_program, source_digest, write_program
+
+    specs = [jax.ShapeDtypeStruct(shape, np.dtype(dtype)) for shape, dtype in shapes]
+    path = program_path(
+        cache_dir,
+        repr((name, str(treedef), shapes, jax.__version__, platform.machine(), source_digest())),
+    )
+    blob = read_program(path)
+    if blob is not None:
+        program = export.deserialize(bytearray(blob))
+    else:
+        flat = jax.jit(lambda *xs: jitted(*jax.tree_util.tree_unflatten(treedef, xs)))
+        program = export.export(flat)(*specs)
+        write_program(path, program.serialize())
+    compiled = jax.jit(program.call).lower(*specs).compile()
+
+    def call(*args: Any) -> Any:
+        return compiled(*(np.asarray(x) for x in jax.tree_util.tree_leaves(args)))
+
+    return call
 
 
 def run_batches(

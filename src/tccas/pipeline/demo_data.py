@@ -103,14 +103,19 @@ def _write_forcing(base: Path, region: str, tiles: list[Tile], start, end, seed:
 
 def _truth_controls(problem_batch, settings, rng_seed: int):
     """Prior and perturbed truth control vectors per pixel (one z per control name and PFT)."""
+    import jax
+
     from tccas.da import controls
     from tccas.da.pixel import layout_for
 
     n_tiles = problem_batch.pfts.shape[1]
     layout = layout_for(n_tiles, settings)
-    x_true, names = [], []
+    x_true, names, priors = [], [], {}
     for pfts in problem_batch.pfts:
-        pr = controls.prior(layout, pfts)
+        combo = tuple(int(p) for p in pfts)  # pixels share a few PFT combinations: one prior each
+        if combo not in priors:
+            priors[combo] = jax.tree_util.tree_map(np.asarray, controls.prior(layout, pfts))
+        pr = priors[combo]
         z = []
         for n, t in zip(layout.names, layout.tiles, strict=True):
             code = int(pfts[t]) if t >= 0 else -1
@@ -157,18 +162,23 @@ def run_truth(problem, settings, seed: int) -> dict[str, np.ndarray]:
     return {"eq": to_np[0], "series": to_np[1], "targets": to_np[2], "x_true": x_true, "names": names}
 
 
-def _footprint_truth(
-    members, tile: Tile, pixel_value: np.ndarray, pixel_index: np.ndarray
-) -> dict[int, float]:
-    """Mean of pixel values over each footprint's in-tile modelled cells (missing → not in dict)."""
+def _member_pixels(members, tile: Tile, pixel_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(footprint key, pixel index)`` of every in-tile member cell that is a modelled (land) pixel."""
     m = rg.split_by_tile(members, tile)
     row, col = tile.rowcol(m.ix.values, m.iy.values)
     pix = pixel_index[row, col]
     ok = pix >= 0
-    out: dict[int, list[float]] = {}
-    for k, p in zip(m.fp_key.values[ok], pix[ok], strict=True):
-        out.setdefault(int(k), []).append(float(pixel_value[p]))
-    return {k: float(np.mean(v)) for k, v in out.items()}
+    return m.fp_key.values[ok].astype(np.int64), pix[ok]
+
+
+def _footprint_truth(
+    members, tile: Tile, pixel_value: np.ndarray, pixel_index: np.ndarray
+) -> dict[int, float]:
+    """Mean of pixel values over each footprint's in-tile modelled cells (missing → not in dict)."""
+    keys, pix = _member_pixels(members, tile, pixel_index)
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    mean = np.bincount(inverse, weights=pixel_value[pix]) / np.bincount(inverse)
+    return dict(zip(uniq.tolist(), mean.tolist(), strict=True))
 
 
 def _records(records: list[tuple[np.ndarray, np.ndarray]], n_cols: int) -> tuple[np.ndarray, np.ndarray]:
@@ -196,15 +206,10 @@ def _obs_sif(base, region, tile, problem, truth, pixel_index, rng, start, n_days
         )
         t_hour = time_index_hours(geom["time"].ravel(), start)
         hour = np.clip(t_hour, 0, n_days * 24 - 1)
-        value = np.empty(n)
-        for k in range(n):
-            fp = _footprint_truth(
-                members.isel(member=np.nonzero(members.fp_key.values == k)[0]),
-                tile,
-                eq[:, hour[k]],
-                pixel_index,
-            )
-            value[k] = fp.get(k, float(eq[:, hour[k]].mean()))
+        fp_key, fp_pix = _member_pixels(members, tile, pixel_index)  # footprint k: mean at its own hour
+        count = np.bincount(fp_key, minlength=n)
+        total = np.bincount(fp_key, weights=eq[fp_pix, hour[fp_key]], minlength=n)
+        value = np.where(count > 0, total / np.maximum(count, 1), eq[:, hour].mean(axis=0))
         sigma = 0.35 + 0.1 * np.abs(value)
         obs = value + rng.normal(0.0, 1.0, n) * sigma
         day_cf = rng.uniform(0.0, 0.15) if rng.uniform() < P_CLEAR[region] else rng.uniform(0.3, 1.0)

@@ -101,7 +101,16 @@ def _batch_args(batch, post: Mapping[str, np.ndarray], fraction: float) -> tuple
 
 def compile_scenario(batch, post: Mapping[str, np.ndarray], fraction: float, settings, da_settings) -> None:
     """Compile the batched scenario for the shapes of one batch (run once, alone, before the batches)."""
-    compiled_for(_batched(settings, da_settings), *_batch_args(batch, post, fraction))
+    compiled_for(
+        _batched(settings, da_settings),
+        *_batch_args(batch, post, fraction),
+        name=_program_name(settings, da_settings),
+    )
+
+
+def _program_name(settings, da_settings) -> str:
+    """Identity of the batched scenario for the exported-program store (``compiled_for``)."""
+    return f"tccas.scenario:{settings!r}:{da_settings!r}"
 
 
 def scenario_batch(batch, post: Mapping[str, np.ndarray], fraction: float, settings, da_settings) -> dict:
@@ -109,7 +118,9 @@ def scenario_batch(batch, post: Mapping[str, np.ndarray], fraction: float, setti
     import jax
 
     args = _batch_args(batch, post, fraction)
-    out = compiled_for(_batched(settings, da_settings), *args)(*args)
+    out = compiled_for(_batched(settings, da_settings), *args, name=_program_name(settings, da_settings))(
+        *args
+    )
     return {k: np.asarray(v) for k, v in jax.device_get(out).items()}
 
 

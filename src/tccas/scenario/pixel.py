@@ -12,9 +12,12 @@ If the pixel has a tile of the tree PFT, the scenario uses that tile's (assimila
 observations and their prior uncertainty propagates with UR = 0 for that part (obs_da_spec §8 step 6,
 first caveat) — leaving them out would understate σ.
 
-Targets (order of :data:`JACOBIAN_TARGETS`): ``uptake`` and the six pool changes; ``d_total`` is their
-linear combination ``Σ d_pools`` and its σ comes from the same Jacobian (:func:`~tccas.scenario.uncertainty.
-combination_sd`); with ``settings.annual_sd`` the H-vector of annual cumulative uptakes is appended.
+Targets whose Jacobian is taken (order of :data:`JACOBIAN_TARGETS`): the six pool changes, one adjoint
+each. ``d_total`` is their linear combination ``Σ d_pools`` and its σ comes from the same Jacobian
+(:func:`~tccas.scenario.uncertainty.combination_sd`); ``uptake`` equals ``d_total`` by carbon conservation
+(model_spec §6.1, tested to 1e-9 of the stock), so it shares that gradient and σ and costs no adjoint of its
+own (its value is still the cumulative NEP difference). With ``settings.annual_sd`` the H-vector of annual
+cumulative uptakes is appended.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from tccas.scenario.settings import ScenarioSettings
 from tccas.scenario.targets import POOLS, STATISTICS, TARGET_NAMES
 from tccas.scenario.uncertainty import combination_sd, quadratic_sd, reduction, value_and_jacobian
 
-JACOBIAN_TARGETS: tuple[str, ...] = ("uptake", *(f"d_{p}" for p in POOLS))
+JACOBIAN_TARGETS: tuple[str, ...] = tuple(f"d_{p}" for p in POOLS)
 #: Per-pixel diagnostics of :func:`intervention_pixel` next to the target statistics.
 DIAGNOSTICS: tuple[str, ...] = (
     "planted",
@@ -70,7 +73,7 @@ def tree_params_from(x_tree, names: tuple[str, ...], tree_pft: int) -> model.Til
 
 def target_vector(run: ScenarioRun, settings: ScenarioSettings) -> jax.Array:
     """The scenario targets whose Jacobian is taken (:data:`JACOBIAN_TARGETS`, + annual uptake)."""
-    parts = [run.uptake[None], run.d_pools]
+    parts = [run.d_pools]
     if settings.annual_sd:
         parts.append(run.uptake_annual)
     return jnp.concatenate(parts)
@@ -165,10 +168,11 @@ def intervention_pixel(
             lambda xs: value_and_jacobian(scenario, xs, has_aux=True), jnp.stack([xs_post, xs_prior])
         )
         run = jax.tree_util.tree_map(lambda a: a[0], stacked[2])
+        run0 = jax.tree_util.tree_map(lambda a: a[1], stacked[2])
         value, jac, value0, jac0 = stacked[0][0], stacked[1][0], stacked[0][1], stacked[1][1]
     else:
         value, jac, run = value_and_jacobian(scenario, xs_post, has_aux=True)
-        value0, jac0 = scenario(xs_prior)[0], jac
+        (value0, run0), jac0 = scenario(xs_prior), jac
     sd = quadratic_sd(jac, cov_post)
     sd0 = quadratic_sd(jac0, cov_prior)
     n_main = len(JACOBIAN_TARGETS)
@@ -179,12 +183,16 @@ def intervention_pixel(
         out[f"{name}_prior"] = value0[i]
         out[f"{name}_prior_sd"] = sd0[i]
         out[f"{name}_ur"] = reduction(sd[i], sd0[i])
-    total_w = jnp.concatenate([jnp.zeros(1), jnp.ones(len(POOLS)), jnp.zeros(value.shape[0] - n_main)])[None]
-    out["d_total"] = jnp.sum(value[1:n_main])
-    out["d_total_prior"] = jnp.sum(value0[1:n_main])
-    out["d_total_sd"] = combination_sd(total_w, jac, cov_post)[0]
-    out["d_total_prior_sd"] = combination_sd(total_w, jac0, cov_prior)[0]
-    out["d_total_ur"] = reduction(out["d_total_sd"], out["d_total_prior_sd"])
+    total_w = jnp.concatenate([jnp.ones(n_main), jnp.zeros(value.shape[0] - n_main)])[None]
+    total_sd = combination_sd(total_w, jac, cov_post)[0]
+    total_sd0 = combination_sd(total_w, jac0, cov_prior)[0]
+    for name, v, v0 in (
+        ("d_total", jnp.sum(value[:n_main]), jnp.sum(value0[:n_main])),
+        ("uptake", run.uptake, run0.uptake),
+    ):
+        out[name], out[f"{name}_prior"] = v, v0
+        out[f"{name}_sd"], out[f"{name}_prior_sd"] = total_sd, total_sd0
+        out[f"{name}_ur"] = reduction(total_sd, total_sd0)
     out["uptake_annual"] = run.uptake_annual
     if settings.annual_sd:
         out["uptake_annual_sd"] = sd[n_main:]
