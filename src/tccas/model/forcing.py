@@ -146,7 +146,11 @@ def synthetic_forcing(
     for i in range(n_days):
         p = p_wet[i] * (1.6 if i and wet[i - 1] else 0.8)
         wet[i] = u[i] < min(p, 0.95)
-    mean_amount = p_ann / 365.25 * seas / np.maximum(p_wet, 1e-3)
+    # expected wet-day amount: the day's share of p_ann divided by the chain's stationary wet-day
+    # probability π = P(w|d) / (1 − P(w|w) + P(w|d)) (P(w|w) = min(1.6 p, 0.95), P(w|d) = 0.8 p), not by p
+    # itself: persistence makes wet days more frequent than p, which biased the annual totals 20–30 % high
+    p_ww, p_wd = np.minimum(1.6 * p_wet, 0.95), 0.8 * p_wet
+    mean_amount = p_ann / 365.25 * seas * (1.0 - p_ww + p_wd) / p_wd
     amount = np.where(wet, rng.gamma(0.8, 1.0, n_days) / 0.8 * mean_amount, 0.0)
     start_h = rng.integers(0, 24, n_days)
     dur = rng.integers(2, 9, n_days)
