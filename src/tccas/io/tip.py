@@ -91,17 +91,25 @@ def _table(value, sigma, qc_ok, time, lat, lon, rs, cs, res, origin, path, produ
     return out
 
 
+def _grid_window(ds, card: Card, bbox, path: Path):
+    """Validate ``ds`` against ``card``; the validated handles, decoded lat/lon axes, the grid step (card
+    ``qc.res_deg``) and the row/column window of ``bbox``."""
+    h = validate(ds, card, path)
+    v = card.variables
+    lat, lon = decode(h["lat"], v["lat"], path), decode(h["lon"], v["lon"], path)
+    res = float(card.qc["res_deg"])
+    rs, cs = _window(lat, lon, bbox, res / 2.0, path)
+    return h, lat, lon, res, rs, cs
+
+
 def read_jrc_tip(path, bbox=None, card: Card | None = None) -> xr.Dataset:
     """Read a JRC-TIP FAPAR composite (one time step) within an optional lon/lat ``bbox`` (w, s, e, n)."""
     path = Path(path)
     card = card or load_card("jrc_tip")
     ds = open_netcdf(path, card)
     try:
-        h = validate(ds, card, path)
+        h, lat, lon, res, rs, cs = _grid_window(ds, card, bbox, path)
         v = card.variables
-        lat, lon = decode(h["lat"], v["lat"], path), decode(h["lon"], v["lon"], path)
-        res = float(card.qc["res_deg"])
-        rs, cs = _window(lat, lon, bbox, res / 2.0, path)
         value = decode(h["fapar"], v["fapar"], path, (0, rs, cs))
         sigma = decode(h["fapar_sd"], v["fapar_sd"], path, (0, rs, cs))
         flag = read_raw(h["flag"], v["flag"], path, (0, rs, cs))
@@ -124,11 +132,8 @@ def read_cgls_fapar(path, bbox=None, card: Card | None = None) -> xr.Dataset:
         raise SchemaMismatchError(path, "", "file name does not match the c_gls_FAPAR pattern")
     ds = open_netcdf(path, card)
     try:
-        h = validate(ds, card, path)
+        h, lat, lon, res, rs, cs = _grid_window(ds, card, bbox, path)
         v = card.variables
-        lat, lon = decode(h["lat"], v["lat"], path), decode(h["lon"], v["lon"], path)
-        res = float(card.qc["res_deg"])
-        rs, cs = _window(lat, lon, bbox, res / 2.0, path)
         value = decode(h["fapar"], v["fapar"], path, (0, rs, cs))
         time = to_datetime(decode(h["time"], v["time"], path), h["time"].units, path, "t")[0]
     finally:
