@@ -76,15 +76,16 @@ def _batched(kind: str, settings):
     return jax.jit(jax.vmap(functools.partial(func, settings=settings)))
 
 
+def _executable(kind: str, batch, settings):
+    """The compiled batched DA function ``kind`` for the shapes of ``batch`` (:func:`~tccas.pipeline.cluster.
+    compiled_for`, named for the exported-program store by ``kind`` and the settings)."""
+    return compiled_for(_batched(kind, settings), batch, name=f"tccas.da.{kind}:{settings!r}")
+
+
 def compile_batch(kind: str, batch, settings) -> None:
     """Compile the batched DA function ``kind`` for the shapes of ``batch`` (run once, alone, before the
     batches: see :func:`tccas.pipeline.cluster.run_batches`)."""
-    compiled_for(_batched(kind, settings), batch, name=_program_name(kind, settings))
-
-
-def _program_name(kind: str, settings) -> str:
-    """Identity of the batched program ``kind`` for the exported-program store (``compiled_for``)."""
-    return f"tccas.da.{kind}:{settings!r}"
+    _executable(kind, batch, settings)
 
 
 def run_batch(kind: str, batch, settings) -> dict[str, np.ndarray]:
@@ -93,7 +94,7 @@ def run_batch(kind: str, batch, settings) -> dict[str, np.ndarray]:
     of NumPy leaves) on a worker; NumPy results."""
     import jax
 
-    out = compiled_for(_batched(kind, settings), batch, name=_program_name(kind, settings))(batch)
+    out = _executable(kind, batch, settings)(batch)
     return {k: np.asarray(v) for k, v in jax.device_get(out).items()}
 
 

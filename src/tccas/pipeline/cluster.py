@@ -273,8 +273,8 @@ def run_batches(
 
     ``prepare``: called alone on one worker with the first batch's arguments before any batch is submitted
     (e.g. :func:`compiled_for` the batch shapes). Every worker would otherwise compile the same XLA program at
-    the same time (minutes of CPU and ~1 GB each); afterwards the executable is in the persistent
-    compilation cache (:func:`worker_environment`) and the other workers only trace and load it.
+    the same time (minutes of CPU and ~1 GB each); afterwards the exported program and the executable are in
+    the stores of :func:`worker_environment` and the other workers load them (:func:`compiled_for`).
     """
     progress = Progress(label, n_batches, n_items)
     results: dict[Any, Any] = {}

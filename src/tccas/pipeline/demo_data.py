@@ -83,7 +83,6 @@ def _write_static(base: Path, region: str, tiles: list[Tile], rng) -> tuple[dict
 
 
 def _write_forcing(base: Path, region: str, tiles: list[Tile], start, end, seed: int, z_mean: float, rng):
-
     x0, y0, x1, y1 = _area(tiles, 0)
     lon_c, lat_c = xy_to_lonlat((x0 + x1) / 2, (y0 + y1) / 2)
     lat, lon = s_era5.native_grid_for_point(float(lon_c), float(lat_c), 0.1)

@@ -99,18 +99,16 @@ def _batch_args(batch, post: Mapping[str, np.ndarray], fraction: float) -> tuple
     return batch, post["x_post"], post["x_cov_post"], post["x_prior"], post["x_sd_prior"], float(fraction)
 
 
+def _executable(args: tuple, settings, da_settings):
+    """The compiled batched scenario for the shapes of ``args`` (:func:`~tccas.pipeline.cluster.compiled_for`,
+    named for the exported-program store by the settings)."""
+    name = f"tccas.scenario:{settings!r}:{da_settings!r}"
+    return compiled_for(_batched(settings, da_settings), *args, name=name)
+
+
 def compile_scenario(batch, post: Mapping[str, np.ndarray], fraction: float, settings, da_settings) -> None:
     """Compile the batched scenario for the shapes of one batch (run once, alone, before the batches)."""
-    compiled_for(
-        _batched(settings, da_settings),
-        *_batch_args(batch, post, fraction),
-        name=_program_name(settings, da_settings),
-    )
-
-
-def _program_name(settings, da_settings) -> str:
-    """Identity of the batched scenario for the exported-program store (``compiled_for``)."""
-    return f"tccas.scenario:{settings!r}:{da_settings!r}"
+    _executable(_batch_args(batch, post, fraction), settings, da_settings)
 
 
 def scenario_batch(batch, post: Mapping[str, np.ndarray], fraction: float, settings, da_settings) -> dict:
@@ -118,9 +116,7 @@ def scenario_batch(batch, post: Mapping[str, np.ndarray], fraction: float, setti
     import jax
 
     args = _batch_args(batch, post, fraction)
-    out = compiled_for(_batched(settings, da_settings), *args, name=_program_name(settings, da_settings))(
-        *args
-    )
+    out = _executable(args, settings, da_settings)(*args)
     return {k: np.asarray(v) for k, v in jax.device_get(out).items()}
 
 
@@ -180,9 +176,10 @@ def run_tile_scenario(
         client, scenario_batch, tasks(), n_batches, run.size, "intervention", prepare=compile_scenario
     )
     has_tree = np.any((problem.pfts == settings.tree_pft) & (problem.fractions > 0.0), axis=1)
+    unconverted = {h: unconverted_result(float(h), settings) for h in (False, True)}
     out: dict[str, np.ndarray] = {}
     for key in output_keys(settings):
-        fixed = np.stack([np.asarray(unconverted_result(h, settings)[key]) for h in has_tree])
+        fixed = np.stack([np.asarray(unconverted[bool(h)][key]) for h in has_tree])
         values = fixed.astype(np.float64)
         if run.size:
             parts = [

@@ -42,7 +42,6 @@ def fapar_value(fp_key):
 
 def write_world(base: Path, region: str, tile: Tile, start: str, n_days: int, seed: int = 0) -> Path:
     """Write the files under ``base`` (= ``resources/{region}``) and return the manifest path."""
-
     base = Path(base)
     rng = np.random.default_rng(seed)
     start = np.datetime64(start, "D")
