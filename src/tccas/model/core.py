@@ -171,6 +171,12 @@ def _day_constants(state: TileState, tp, gp, site, options):
     return _DayConst(f_soil, rho_soil, cover, w_max)
 
 
+def _layer_last(x):
+    """Per-layer array from the internal layer-first layout (:mod:`tccas.model.radiation`) to the layer-last
+    layout of the outputs (contract C1)."""
+    return jnp.moveaxis(x, 0, -1)
+
+
 def _fast(lai, m: MetDay, dc: _DayConst, snow_albedo, tp, gp, tr, options):
     """Hourly fast processes (model_spec §3.1, §3.3-§3.7) for any leading shape of the met arrays.
 
@@ -192,7 +198,7 @@ def _fast(lai, m: MetDay, dc: _DayConst, snow_albedo, tp, gp, tr, options):
     cw = energy.canopy_water(
         r_nc, r_ns, g_soil, g_c0, g_a, m.t_air, m.vpd, m.s, m.gamma, m.lam, m.rho_a, e_sup
     )
-    g_s = p1.g_s0 * cw.beta[..., None]
+    g_s = p1.g_s0 * cw.beta
     p2 = photosynthesis.pass2(apar, cw.t_c, m.co2, m.pressure, m.i_tot, g_s, n_l, tp, gp, tr.c4)
     cold = photosynthesis.cold_inhibition(cw.t_c)
     conv = respiration.umol_s_to_gc_h()
@@ -206,9 +212,9 @@ def _fast(lai, m: MetDay, dc: _DayConst, snow_albedo, tp, gp, tr, options):
         "gpp": gpp,
         "ra": ra,
         "fapar": fapar,
-        "apar": apar,
-        "j_a": p2.j_a,
-        "lai_layer": jnp.broadcast_to((lai_b / c.N_LAYERS)[..., None], apar.shape),
+        "apar": _layer_last(apar),
+        "j_a": _layer_last(p2.j_a),
+        "lai_layer": _layer_last(jnp.broadcast_to(lai_b / c.N_LAYERS, apar.shape)),
         "mu": m.mu,
         "f_dir": m.f_dir,
         "t_canopy": cw.t_c,

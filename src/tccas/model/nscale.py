@@ -5,11 +5,12 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from tccas.model import constants as c
+from tccas.model.radiation import layer_depths
 from tccas.model.smooth import maxx, minx
 
 
 def nitrogen_scaling(lai, mu_noon, nscale_flag, gp):
-    """Relative capacity n_l of the 3 layers, shape (…, 3) (model_spec §3.4) [B].
+    """Relative capacity n_l of the 3 layers, shape (3, …) (layer axis first; model_spec §3.4) [B].
 
     k_N = 0.5/max(μ_noon, 1e-3); x = LAI smoothly clipped to [lailim, laimax];
     n_l = e^{−k_N L_{l−1}} (x − lailim)/(laimax − lailim) + (laimax − x)/(laimax − lailim).
@@ -19,10 +20,6 @@ def nitrogen_scaling(lai, mu_noon, nscale_flag, gp):
     k_n = 0.5 / jnp.maximum(mu_noon, 1e-3)
     x = minx(maxx(lai, gp.lai_lim, 0.1), gp.lai_max, 0.1)
     span = gp.lai_max - gp.lai_lim
-    l_top = lai[..., None] * (jnp.arange(c.N_LAYERS, dtype=jnp.float64) / c.N_LAYERS)
-    n_tree = (
-        jnp.exp(-k_n[..., None] * l_top) * ((x - gp.lai_lim) / span)[..., None]
-        + ((gp.lai_max - x) / span)[..., None]
-    )
-    flag = jnp.asarray(nscale_flag)[..., None]
-    return flag * n_tree + (1.0 - flag)
+    l_top = layer_depths(c.N_LAYERS, jnp.ndim(lai)) * lai
+    n_tree = jnp.exp(-k_n * l_top) * ((x - gp.lai_lim) / span) + (gp.lai_max - x) / span
+    return nscale_flag * n_tree + (1.0 - nscale_flag)

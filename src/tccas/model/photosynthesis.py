@@ -51,7 +51,8 @@ class LeafCapacity(NamedTuple):
 def capacities(t, n_l, i_tot, tp, gp, c4):
     """V_m, J_m / k, R_d, Γ*, K2, H at leaf temperature ``t`` (model_spec §3.5) [B].
 
-    ``t``/``i_tot`` carry a trailing singleton axis that broadcasts against the layer axis of ``n_l``.
+    ``n_l`` has the leading layer axis (model_spec §3.3 layer arrays, see :mod:`tccas.model.radiation`);
+    ``t``/``i_tot`` are hourly arrays and broadcast against it.
 
     J_m = a_JV V_m25 n_l T/25 is linear in °C in BETHY and turns negative below 0 °C; the temperature is
     floored smoothly at 0 here (width 0.5 K) [D], so J_m ≥ 1e-12 (gross A is zero in frost anyway via
@@ -59,10 +60,10 @@ def capacities(t, n_l, i_tot, tp, gp, c4):
     """
     tpos = maxx(t, 0.0, 0.5)
     h = high_t_inhibition(t)
-    vm25 = tp.vcmax25[..., None] * n_l
+    vm25 = tp.vcmax25 * n_l
     vm = vm25 * arrhenius(gp.e_v, t)
-    jm_c3 = tp.ajv[..., None] * vm25 * tpos / 25.0 + 1e-12
-    k_c4 = tp.ajv[..., None] * 1e3 * n_l * arrhenius(gp.e_k, t)
+    jm_c3 = tp.ajv * vm25 * tpos / 25.0 + 1e-12
+    k_c4 = tp.ajv * 1e3 * n_l * arrhenius(gp.e_k, t)
     jm = c4 * k_c4 + (1.0 - c4) * jm_c3
     frd = c4 * gp.frd_c4 + (1.0 - c4) * gp.frd_c3
     rd = frd * vm25 * arrhenius(gp.e_r, t) * h * dark_inhibition(i_tot)
@@ -97,11 +98,11 @@ class Pass1(NamedTuple):
 def pass1(q_l, t, ca, pressure, i_tot, n_l, tp, gp, c4):
     """Unstressed pass at Ci = f_ci C_a and leaf temperature = air temperature (model_spec §3.5) [B].
 
-    ``q_l``/``n_l`` have a trailing layer axis; ``t``, ``ca``, ``pressure``, ``i_tot`` do not.
+    ``q_l``/``n_l`` have the leading layer axis; ``t``, ``ca``, ``pressure``, ``i_tot`` are hourly arrays that
+    broadcast against them.
 
     g_s0 = 1.6 (A − R_d) R T_K / (p (C_a − Ci)) floored smoothly at g_min (``maxx`` width 10 g_min).
     """
-    t, ca, pressure, i_tot = (jnp.asarray(v)[..., None] for v in (t, ca, pressure, i_tot))
     cap = capacities(t, n_l, i_tot, tp, gp, c4)
     fci = c4 * gp.fci_c4 + (1.0 - c4) * gp.fci_c3
     ci = fci * ca
@@ -141,7 +142,6 @@ def pass2(q_l, t, ca, pressure, i_tot, g_s, n_l, tp, gp, c4):
     Ci = C_a − max(A − R_d, 0)/max(G, 1e-6) (both maxima smooth). Actual electron transport (SIF, obs_da
     §3.2): J_a = A (4 Ci + 8 Γ*)/(Ci − Γ*) with Γ* = 0 for C4 (4 e- per CO2) [D].
     """
-    t, ca, pressure, i_tot = (jnp.asarray(v)[..., None] for v in (t, ca, pressure, i_tot))
     cap = capacities(t, n_l, i_tot, tp, gp, c4)
     tk = t + c.T_MELT
     g = g_s * pressure / (1.6 * c.R_GAS * tk) * 1e6

@@ -34,5 +34,5 @@ def umol_s_to_gc_h():
 
 
 def canopy_sum(x_layer, lai):
-    """Σ_l x_l LAI_l over the 3 equal-LAI layers (model_spec §3.5 canopy integration)."""
-    return jnp.sum(x_layer, axis=-1) * (lai / c.N_LAYERS)
+    """Σ_l x_l LAI_l over the 3 equal-LAI layers, layer axis first (model_spec §3.5 canopy integration)."""
+    return jnp.sum(x_layer, axis=0) * (lai / c.N_LAYERS)
