@@ -110,6 +110,31 @@ def test_workers_are_spawned_with_pinned_threads(tmp_path):
     assert report.exists() and report.stat().st_size > 1000
 
 
+def _thread_affinity(*_args):
+    """Affinity of the calling thread and of every thread of the worker process."""
+    tasks = os.listdir("/proc/self/task")
+    return sorted(os.sched_getaffinity(0)), {tuple(sorted(os.sched_getaffinity(int(t)))) for t in tasks}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="thread affinity is Linux-only")
+def test_batches_run_pinned_one_core_per_worker_and_prepare_unpinned():
+    """Compilation (``prepare``) may use every core of the job; batches run with each worker's threads on
+    one core, different workers on different cores (as far as the job has cores)."""
+    job_cores = sorted(os.sched_getaffinity(0))
+    with dask_client(DaskSettings(n_workers=2)) as client:
+        tasks = ((b, 1, (b,)) for b in range(6))
+        seen = run_batches(client, _thread_affinity, tasks, 6, 6, "pin", prepare=_thread_affinity)
+        prepared = client.run(_thread_affinity)
+        cluster.set_worker_pinning(client, False)
+        released = client.run(_thread_affinity)
+    for own, threads in seen.values():
+        assert len(own) == 1 and threads == {tuple(own)}
+    pinned_cores = {own[0] for own, _ in prepared.values()}
+    assert len(pinned_cores) == min(2, len(job_cores))
+    assert all(own == job_cores for own, _ in released.values())
+
+
 def test_worker_environment_keeps_user_xla_flags():
     env = worker_environment({"XLA_FLAGS": "--xla_dump_to=/tmp/x"})
     assert env["XLA_FLAGS"].startswith("--xla_dump_to=/tmp/x ")
