@@ -116,6 +116,16 @@ def _thread_affinity(*_args):
     return sorted(os.sched_getaffinity(0)), {tuple(sorted(os.sched_getaffinity(int(t)))) for t in tasks}
 
 
+def _prepare_on_all_cores(job_cores):
+    """A ``prepare`` that fails (and so fails ``run_batches``) unless it runs on every core of the job."""
+
+    def prepare(*_args):
+        own, threads = _thread_affinity()
+        assert own == job_cores and threads == {tuple(job_cores)}, (own, threads)
+
+    return prepare
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="thread affinity is Linux-only")
 def test_batches_run_pinned_one_core_per_worker_and_prepare_unpinned():
@@ -124,13 +134,15 @@ def test_batches_run_pinned_one_core_per_worker_and_prepare_unpinned():
     job_cores = sorted(os.sched_getaffinity(0))
     with dask_client(DaskSettings(n_workers=2)) as client:
         tasks = ((b, 1, (b,)) for b in range(6))
-        seen = run_batches(client, _thread_affinity, tasks, 6, 6, "pin", prepare=_thread_affinity)
-        prepared = client.run(_thread_affinity)
+        cluster.set_worker_pinning(client, True)  # as after an earlier batch phase of the same job
+        prepare = _prepare_on_all_cores(job_cores)
+        seen = run_batches(client, _thread_affinity, tasks, 6, 6, "pin", prepare=prepare)
+        after = client.run(_thread_affinity)
         cluster.set_worker_pinning(client, False)
         released = client.run(_thread_affinity)
     for own, threads in seen.values():
         assert len(own) == 1 and threads == {tuple(own)}
-    pinned_cores = {own[0] for own, _ in prepared.values()}
+    pinned_cores = {own[0] for own, _ in after.values()}
     assert len(pinned_cores) == min(2, len(job_cores))
     assert all(own == job_cores for own, _ in released.values())
 

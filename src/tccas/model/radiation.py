@@ -4,7 +4,7 @@ model_spec §3.3 (BETHY ``FAPARL`` in ``mo_carbon.f90`` [B], Sellers 1985 two-st
 fractional vegetation cover fc). Shapes broadcast: ``mu``/``f_dir``/``rho_p`` are hourly arrays, ``lai``/
 ``fc`` per tile. Per-layer arrays carry the layer axis first, (3, …hourly shape), so hourly arrays broadcast
 against them without reshaping and the hour axis stays the innermost (vectorised) one: with the layer axis
-last (size 3) the reverse-mode program of the hourly step was ≈ 30 % slower on CPU [D]. The model outputs
+last (size 3) the model gradient was ≈ 17 % slower on CPU (benchmarks/README.md) [D]. The model outputs
 (contract C1) are transposed back to layer-last in :mod:`tccas.model.core`.
 """
 

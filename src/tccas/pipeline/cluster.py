@@ -15,7 +15,7 @@ Design notes
   (measured: one worker used ≈ 1.8 cores), so each ``LocalCluster`` worker is pinned to one core of the
   job's CPU set while it runs batches (:class:`PinToCore`, worker ``i`` → core ``i mod n``; every thread of
   the process, XLA's pools included). The one-off compilation (``prepare`` of :func:`run_batches`) runs
-  unpinned: XLA compiles with a thread pool, and pinned it took 167 s instead of 130 s for the solver.
+  unpinned: XLA compiles with a thread pool, and pinned it took 167 s instead of 117 s for the solver.
   Workers of an external scheduler are left to their cluster manager (SLURM cgroups).
 * Never fork after JAX init: the nanny start method is forced to ``spawn`` (``distributed.worker.
   multiprocessing-method``) and the job's parent process does not run JAX before the cluster is up.
