@@ -26,7 +26,7 @@ def row(out, i):
 def test_output_contract(batch_result, layout):
     _, out = batch_result
     n = layout.size
-    expected = {"status", "n_iter", "cost_prior", "cost_post", "dfs"}
+    expected = {"status", "n_iter", "n_eval", "cost_prior", "cost_post", "dfs"}
     expected |= {f"n_obs_{s}" for s in STREAMS} | {f"cost_post_{s}" for s in STREAMS}
     for t in cost.TARGETS:
         expected |= {t, f"{t}_sd", f"{t}_prior", f"{t}_prior_sd", f"{t}_ur"}
@@ -58,6 +58,7 @@ def test_twin_all_streams(batch_result, twin):
     n_obs = sum(int(r[f"n_obs_{s}"]) for s in STREAMS)
     assert r["status"] in (CONVERGED, MAX_ITER)
     assert (r["status"] == MAX_ITER) == (r["n_iter"] == SETTINGS.max_iter)
+    assert r["n_eval"] > r["n_iter"]  # the start point plus at least one trial per accepted iteration
     # cost decrease: E[J_prior − J_min] = ½ tr(GᵀG) ≥ DFS/2 (linear-Gaussian); χ²: E[2 J_min] = n_obs
     assert r["cost_prior"] - r["cost_post"] > 0.5 * r["dfs"]
     assert abs(2 * r["cost_post"] - n_obs) < 4 * np.sqrt(2 * n_obs)
@@ -94,7 +95,7 @@ def test_each_stream_alone(batch_result, k, stream):
 def test_no_obs_returns_prior(batch_result):
     _, out = batch_result
     r = row(out, NOOBS)
-    assert r["status"] == NO_OBS and r["n_iter"] == 0
+    assert r["status"] == NO_OBS and r["n_iter"] == 0 and r["n_eval"] == 0
     np.testing.assert_array_equal(r["x_post"], r["x_prior"])
     np.testing.assert_allclose(r["x_sd_post"], r["x_sd_prior"], rtol=1e-12)
     np.testing.assert_allclose(r["dfs"], 0.0, atol=1e-12)

@@ -116,35 +116,78 @@ def _thread_affinity(*_args):
     return sorted(os.sched_getaffinity(0)), {tuple(sorted(os.sched_getaffinity(int(t)))) for t in tasks}
 
 
-def _prepare_on_all_cores(job_cores):
-    """A ``prepare`` that fails (and so fails ``run_batches``) unless it runs on every core of the job."""
+def _prepare_on_all_cores(job_cores, folder):
+    """A ``prepare`` that fails (and so fails ``run_batches``) unless it runs on every core of the job; it
+    leaves a file named after the worker's process id in ``folder``."""
 
     def prepare(*_args):
         own, threads = _thread_affinity()
         assert own == job_cores and threads == {tuple(job_cores)}, (own, threads)
+        (folder / str(os.getpid())).touch()
 
     return prepare
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="thread affinity is Linux-only")
-def test_batches_run_pinned_one_core_per_worker_and_prepare_unpinned():
-    """Compilation (``prepare``) may use every core of the job; batches run with each worker's threads on
-    one core, different workers on different cores (as far as the job has cores)."""
+def test_batches_run_pinned_one_core_per_worker_and_prepare_unpinned(tmp_path):
+    """Compilation (``prepare``) runs on every worker and may use every core of the job; batches run with
+    each worker's threads on one core, different workers on different cores (as far as the job has
+    cores)."""
     job_cores = sorted(os.sched_getaffinity(0))
     with dask_client(DaskSettings(n_workers=2)) as client:
         tasks = ((b, 1, (b,)) for b in range(6))
         cluster.set_worker_pinning(client, True)  # as after an earlier batch phase of the same job
-        prepare = _prepare_on_all_cores(job_cores)
+        prepare = _prepare_on_all_cores(job_cores, tmp_path)
         seen = run_batches(client, _thread_affinity, tasks, 6, 6, "pin", prepare=prepare)
+        pids = client.run(os.getpid)
         after = client.run(_thread_affinity)
         cluster.set_worker_pinning(client, False)
         released = client.run(_thread_affinity)
+    assert {p.name for p in tmp_path.iterdir()} == {str(pid) for pid in pids.values()}  # every worker
     for own, threads in seen.values():
         assert len(own) == 1 and threads == {tuple(own)}
     pinned_cores = {own[0] for own, _ in after.values()}
     assert len(pinned_cores) == min(2, len(job_cores))
     assert all(own == job_cores for own, _ in released.values())
+
+
+def test_missing_program_is_built_once_by_concurrent_workers(tmp_path, monkeypatch, pixels):
+    """Two workers that need the same missing program: one exports it under the store's lock, the other
+    waits and loads it (no second trace); both give the jitted function's numbers."""
+    import threading
+    import time
+
+    import jax
+    from jax import export
+
+    x = pixels[:8]
+    args = (_Pair(x, np.ones(8)), 0.5)
+    fn = jax.jit(lambda p, scale: _solver()(p.x * scale, p.w))
+    leaves, treedef = jax.tree_util.tree_flatten(args)
+    shapes = tuple((np.shape(a), np.result_type(a).str) for a in leaves)
+    real_export, traced = export.export, []
+
+    def slow_export(*a, **k):
+        traced.append(1)
+        time.sleep(0.5)  # the other worker arrives while the program is being built
+        return real_export(*a, **k)
+
+    monkeypatch.setattr(export, "export", slow_export)
+    results = [None, None]
+
+    def worker(i):
+        results[i] = cluster._exported(fn, "test.solver", treedef, shapes, str(tmp_path))(*args)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(traced) == 1 and len(list(tmp_path.glob("*.jaxexport"))) == 1
+    expected = fn(*args)
+    for out in results:
+        np.testing.assert_allclose(np.asarray(out["y"]), np.asarray(expected["y"]), rtol=0, atol=0)
 
 
 def test_worker_environment_keeps_user_xla_flags():

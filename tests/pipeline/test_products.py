@@ -41,6 +41,7 @@ def fake_results(n_pixels: int, days: np.ndarray, seed: int = 0, status=None) ->
     out: dict[str, np.ndarray] = {
         "status": np.zeros(n_pixels, np.int32) if status is None else np.asarray(status, np.int32),
         "n_iter": rng.integers(1, 20, n_pixels).astype(np.int32),
+        "n_eval": rng.integers(20, 40, n_pixels).astype(np.int32),
         "cost_prior": rng.uniform(50, 100, n_pixels),
         "cost_post": rng.uniform(10, 50, n_pixels),
         "dfs": rng.uniform(0, 5, n_pixels),

@@ -231,7 +231,8 @@ def assimilate_pixel(problem: PixelProblem, settings: AssimilationSettings) -> d
     """Assimilate the observations of ONE pixel (obs_da_spec §6; contract C2). vmappable and jit-able.
 
     Status: 0 converged, 1 max_iter, 2 line-search failure, 3 no observations (prior returned),
-    4 batch padding (all float outputs NaN).
+    4 batch padding (all float outputs NaN). ``n_iter`` counts accepted iterations, ``n_eval`` cost and
+    gradient evaluations (start point and line-search trials; 0 when the prior is returned).
     """
     layout = layout_for(problem.pfts.shape[0], settings)
     pr = controls.prior(layout, problem.pfts)
@@ -261,6 +262,7 @@ def assimilate_pixel(problem: PixelProblem, settings: AssimilationSettings) -> d
         jnp.int32
     )
     n_iter = jnp.where(use_opt, res.n_iter, 0).astype(jnp.int32)
+    n_eval = jnp.where(use_opt, res.n_eval, 0).astype(jnp.int32)
 
     if settings.prior_jacobian == "prior":
         lin = jax.lax.map(
@@ -291,7 +293,7 @@ def assimilate_pixel(problem: PixelProblem, settings: AssimilationSettings) -> d
     post = posterior.summarise(h, pr.sigma0)
     c_u = post.cov_u
 
-    out: dict[str, jax.Array] = {"status": status, "n_iter": n_iter}
+    out: dict[str, jax.Array] = {"status": status, "n_iter": n_iter, "n_eval": n_eval}
     jp0, js0 = cost.cost_terms(u0, u0, res0)
     jp1, js1 = cost.cost_terms(u_hat, u0, res1)
     out["cost_prior"] = jp0 + sum(js0.values())

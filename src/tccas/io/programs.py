@@ -9,9 +9,12 @@ code change gives new entries instead of stale programs.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from tccas.io._util import atomic_path
@@ -37,6 +40,21 @@ def write_program(path: str | Path, blob: bytes) -> Path:
     with atomic_path(path) as tmp:
         Path(tmp).write_bytes(blob)
     return Path(path)
+
+
+@contextlib.contextmanager
+def exclusive(path: str | Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock (``flock`` on ``<path>.lock``) for the body: workers that need the same
+    missing program wait for the one that builds it, then load it (POSIX; NFSv4 shares such locks across
+    nodes)."""
+    lock = Path(f"{path}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @functools.cache

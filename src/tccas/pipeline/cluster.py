@@ -69,7 +69,13 @@ def _apply_pinning(pinned: bool, dask_worker=None) -> list[int] | None:
     plugin = dask_worker.plugins.get(PinToCore.name) if dask_worker is not None else None
     if plugin is None or plugin.core is None or not hasattr(os, "sched_setaffinity"):
         return None
-    mask = {plugin.core} if pinned else set(plugin.cores)
+    return pin_threads({plugin.core} if pinned else set(plugin.cores))
+
+
+def pin_threads(cores: Iterable[int]) -> list[int]:
+    """Set the CPU affinity of every thread of this process (XLA's pools included) to ``cores`` (Linux;
+    ``os.sched_setaffinity(0, …)`` alone would move only the calling thread). Returns the sorted set."""
+    mask = {int(c) for c in cores}
     for tid in os.listdir("/proc/self/task"):
         with contextlib.suppress(OSError):  # a thread may end meanwhile
             os.sched_setaffinity(int(tid), mask)
@@ -282,7 +288,7 @@ def _exported(jitted, name: str, treedef, shapes, cache_dir: str) -> Callable[..
     import jax
     from jax import export
 
-    from tccas.io.programs import program_path, read_program, source_digest, write_program
+    from tccas.io.programs import exclusive, program_path, read_program, source_digest, write_program
 
     specs = [jax.ShapeDtypeStruct(shape, np.dtype(dtype)) for shape, dtype in shapes]
     path = program_path(
@@ -291,12 +297,23 @@ def _exported(jitted, name: str, treedef, shapes, cache_dir: str) -> Callable[..
     )
     blob = read_program(path)
     if blob is not None:
-        program = export.deserialize(bytearray(blob))
-    else:
-        flat = jax.jit(lambda *xs: jitted(*jax.tree_util.tree_unflatten(treedef, xs)))
-        program = export.export(flat)(*specs)
-        write_program(path, program.serialize())
-    compiled = jax.jit(program.call).lower(*specs).compile()
+        return _load(jax.jit(export.deserialize(bytearray(blob)).call), specs)
+    with exclusive(path):  # one process traces, exports and compiles; the others wait, then load
+        blob = read_program(path)
+        if blob is None:
+            flat = jax.jit(lambda *xs: jitted(*jax.tree_util.tree_unflatten(treedef, xs)))
+            program = export.export(flat)(*specs)
+            write_program(path, program.serialize())
+        else:
+            program = export.deserialize(bytearray(blob))
+        return _load(jax.jit(program.call), specs)
+
+
+def _load(program, specs) -> Callable[..., Any]:
+    """Compile (or load from the persistent compilation cache) an exported program's call for ``specs``."""
+    import jax
+
+    compiled = program.lower(*specs).compile()
 
     def call(*args: Any) -> Any:
         return compiled(*(np.asarray(x) for x in jax.tree_util.tree_leaves(args)))
@@ -320,11 +337,13 @@ def run_batches(
     ``max_in_flight`` (default 2 × workers) futures are outstanding. With ``client=None`` the batches run
     in this process, in order. Any failed batch raises (the tile job fails; Snakemake retries it).
 
-    ``prepare``: called alone on one worker with the first batch's arguments before any batch is submitted
-    (e.g. :func:`compiled_for` the batch shapes), with the workers released to all cores of the job. Every
-    worker would otherwise compile the same XLA program at the same time (minutes of CPU and ~1 GB each);
-    afterwards the exported program and the executable are in the stores of :func:`worker_environment` and
-    the other workers load them (:func:`compiled_for`). The batches run with every worker pinned to its core
+    ``prepare``: called on every worker at once with the first batch's arguments before any batch is
+    submitted (e.g. :func:`compiled_for` the batch shapes), with the workers released to all cores of the
+    job. The exported-program store builds a missing program in one worker while the others wait on its lock
+    (:func:`tccas.io.programs.exclusive`; compiling the same XLA program in every worker at the same time
+    costs minutes of CPU and ~1 GB each), then they load it; a stored program is loaded by all workers in
+    parallel (≈ 6 s each for the demo solver; loading it one worker after the other put ≈ 6 s more on the
+    critical path of a 2-worker tile). The batches run with every worker pinned to its core
     (:func:`set_worker_pinning`).
     """
     progress = Progress(label, n_batches, n_items)
@@ -335,9 +354,9 @@ def run_batches(
             results[key] = func(*args)
             progress.update(count)
         return results
-    n_workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+    workers = list(client.scheduler_info(n_workers=-1)["workers"])
     if max_in_flight is None:
-        max_in_flight = 2 * n_workers
+        max_in_flight = 2 * max(1, len(workers))
     pending: dict[str, tuple[Any, int]] = {}
     pool = as_completed()
 
@@ -357,8 +376,18 @@ def run_batches(
         if prepare is not None:
             set_worker_pinning(client, False)
             t0 = time.perf_counter()
-            client.submit(prepare, *first[2], pure=False).result()
-            log.info("%s: compiled once for all workers in %.1f s", label, time.perf_counter() - t0)
+            client.gather(
+                [
+                    client.submit(prepare, *first[2], pure=False, workers=[w], allow_other_workers=False)
+                    for w in workers
+                ]
+            )
+            log.info(
+                "%s: compiled or loaded on %d workers in %.1f s",
+                label,
+                len(workers),
+                time.perf_counter() - t0,
+            )
         set_worker_pinning(client, True)
         submit(*first)
     for key, count, args in iterator:
