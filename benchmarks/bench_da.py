@@ -8,7 +8,7 @@ of one posterior covariance (tangent-linear Jacobian of residuals and targets + 
 The program is compiled on all cores of the process; the runs are timed with every thread of the process
 pinned to one core (as a pipeline Dask worker runs its batches), so pixels/s is pixels/s per core.
 
-Usage: ``python benchmarks/bench_da.py [--days 365] [--spinup-days 365] [--batch 4]``.
+Usage: ``python benchmarks/bench_da.py [--days 365] [--spinup-days 365] [--batch 16]``.
 Not a test; record the printed numbers in benchmarks/README.md ("Assimilation").
 """
 
@@ -105,7 +105,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--spinup-days", type=int, default=365)
-    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--batch", type=int, default=16)
     args = ap.parse_args()
     settings = AssimilationSettings(max_iter=20)
     n_cores = os.cpu_count() or 1

@@ -35,6 +35,15 @@ def test_round_trip_and_product_tag(tmp_path):
         read_tile_store(tmp_path / "none.zarr")
 
 
+def test_snakemake_directory_marker_is_read_quietly(tmp_path, recwarn):
+    """Snakemake touches ``.snakemake_timestamp`` in directory outputs; reading the store must not warn."""
+    p = store_path(tmp_path, "netherlands", "1kmE4041N3234", "landcover")
+    write_tile_store(p, _landcover(), "landcover")
+    (p / ".snakemake_timestamp").touch()
+    read_tile_store(p, "landcover")
+    assert not [w for w in recwarn if "snakemake_timestamp" in str(w.message)]
+
+
 def test_failed_write_leaves_nothing_and_keeps_old_store(tmp_path):
     p = tmp_path / "landcover.zarr"
     with pytest.raises(ValueError, match="misses"):

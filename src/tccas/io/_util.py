@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -87,3 +88,13 @@ def _remove(p: Path) -> None:
         shutil.rmtree(p)
     elif p.exists() or p.is_symlink():
         p.unlink()
+
+
+def open_zarr(path, **kwargs):
+    """``xarray.open_zarr`` without zarr's warning about the ``.snakemake_timestamp`` marker file that
+    Snakemake puts into directory outputs (it is not part of the store)."""
+    import xarray as xr
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Object at .snakemake_timestamp is not recognized")
+        return xr.open_zarr(path, **kwargs)

@@ -42,6 +42,7 @@ from affine import Affine
 
 from tccas.grid import CRS
 from tccas.grid.tiles import Tile
+from tccas.io._util import open_zarr
 
 REGISTRY_PATH = Path(__file__).with_name("output_variables.yaml")
 CONVENTIONS = "CF-1.11"
@@ -612,11 +613,8 @@ def read_tile_result(path: str | Path) -> xr.Dataset:
     path = Path(path)
     if not (path / "zarr.json").exists():
         raise FileNotFoundError(f"{path}: no per-tile assimilation result (run assimilate-tile first)")
-    with warnings.catch_warnings():
-        # Snakemake marks directory outputs with a `.snakemake_timestamp` file, which zarr reports as foreign
-        warnings.filterwarnings("ignore", message="Object at .snakemake_timestamp is not recognized")
-        with xr.open_zarr(path, consolidated=False) as ds:
-            return ds.load()
+    with open_zarr(path, consolidated=False) as ds:
+        return ds.load()
 
 
 def write_json(path: str | Path, payload: Mapping[str, object]) -> Path:

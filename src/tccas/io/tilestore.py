@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from tccas.io._util import atomic_path
+from tccas.io._util import atomic_path, open_zarr
 from tccas.io.errors import CorruptFileError, MissingFieldError
 
 PRODUCTS = ("forcing", "landcover", "fapar", "sif", "smos")
@@ -108,7 +108,7 @@ def read_tile_store(path, product: str | None = None) -> xr.Dataset:
     if not path.exists():
         raise CorruptFileError(path, "", "tile store does not exist")
     try:
-        ds = xr.open_zarr(path, consolidated=False).load()
+        ds = open_zarr(path, consolidated=False).load()
     except Exception as err:  # zarr raises several unrelated types for damaged stores
         raise CorruptFileError(path, "", f"cannot be opened as Zarr ({err})") from err
     tag = ds.attrs.get("tccas_product")
