@@ -34,6 +34,21 @@ def test_quadratic_exact_optimum():
     assert int(r.n_iter) <= 15
 
 
+def test_max_step_caps_every_trial_step():
+    """With ``max_step`` no iteration moves a variable by more than the cap (the first, fresh-memory step by
+    at most 1); without it the quadratic bowl is solved in the same iterations."""
+
+    def fvg(x):
+        return jax.value_and_grad(lambda y: 0.5 * jnp.sum((y - 10.0) ** 2 * jnp.arange(1.0, 5.0)))(x)
+
+    big = jnp.full(4, 100.0)
+    capped = jax.jit(lambda x0: lbfgsb.minimize(fvg, x0, -big, big, max_iter=3, max_step=0.5))(jnp.zeros(4))
+    free = jax.jit(lambda x0: lbfgsb.minimize(fvg, x0, -big, big, max_iter=3))(jnp.zeros(4))
+    moved = float(jnp.max(jnp.abs(capped.x)))
+    assert 0.0 < moved <= 1.0 + 2 * 0.5 + 1e-12 and int(capped.status) == lbfgsb.MAX_ITER
+    assert float(jnp.max(jnp.abs(free.x))) > 5.0 and float(free.f) < float(capped.f)
+
+
 def test_bounded_rosenbrock_matches_scipy():
     vg = jax.value_and_grad(rosen)
     lo, hi = jnp.full(5, -2.0), jnp.full(5, 0.5)

@@ -10,7 +10,9 @@ TCCAS minimises with L-BFGS-B (Byrd, Lu, Nocedal & Zhu 1995), memory M = 10, box
   projection, which identifies the same active set at convergence);
 - projected backtracking line search along ``P(x + α d)`` with the Armijo condition
   ``f(x_α) ≤ f(x) + c1 gᵀ(x_α − x)``, safeguarded quadratic interpolation, non-finite trial values
-  rejected; first step of a fresh memory ``α = min(1, 1/‖d‖∞)``;
+  rejected; first step of a fresh memory ``α = min(1, 1/‖d‖∞)``, later first trials ``α = 1``, or, with
+  ``max_step``, ``α = min(1, max_step/‖d‖∞)`` (a cap on the trial step per variable [D]: on ill-conditioned
+  pixels the quasi-Newton step otherwise overshoots across the box and the backtracking pays for it);
 - one restart from the current point with steepest descent and cleared memory if the line search fails
   (obs_da_spec §6.5), then status ``LINE_SEARCH_FAILURE``;
 - curvature pairs with ``sᵀy ≤ 1e-10 yᵀy`` are skipped (keeps the inverse-Hessian model positive definite);
@@ -131,20 +133,36 @@ def _direction(g, free, s_mem, y_mem, head, count):
     return jnp.where(descent, d, -g * free), have & descent
 
 
-def _first_step(d):
-    return jnp.minimum(1.0, 1.0 / jnp.maximum(jnp.max(jnp.abs(d), initial=0.0), 1e-300))
+def _first_step(d, size=1.0):
+    """``min(1, size/‖d‖∞)``: the step of a fresh memory (``size`` 1) or a capped quasi-Newton step."""
+    return jnp.minimum(1.0, size / jnp.maximum(jnp.max(jnp.abs(d), initial=0.0), 1e-300))
+
+
+def _unit_step(d, max_step):
+    return jnp.asarray(1.0) if max_step is None else _first_step(d, max_step)
 
 
 def minimize(
-    fun_vg, x0, lower, upper, max_iter=20, memory=10, tol_pg=1e-4, ftol=1e-10, max_ls=20, skip=False
+    fun_vg,
+    x0,
+    lower,
+    upper,
+    max_iter=20,
+    memory=10,
+    tol_pg=1e-4,
+    ftol=1e-10,
+    max_ls=20,
+    skip=False,
+    max_step=None,
 ):
     """Minimise ``f`` over the box ``[lower, upper]`` from ``x0`` (projected into the box).
 
-    ``fun_vg(x) -> (f, g)`` must be pure JAX. ``max_iter``, ``memory``, ``max_ls`` are static; ``skip``
-    (traced bool allowed) evaluates ``f`` once at the projected start and stops (used for pixels without
-    observations and batch padding; the caller sets their status). Returns :class:`LBFGSBResult`; the
-    status is ``CONVERGED``, ``MAX_ITER`` or ``LINE_SEARCH_FAILURE`` (also when ``f`` is not finite at the
-    start).
+    ``fun_vg(x) -> (f, g)`` must be pure JAX. ``max_iter``, ``memory``, ``max_ls`` are static;
+    ``max_step`` (static float or ``None``) caps ``‖α d‖∞`` of the first trial of every iteration (units of
+    ``x``); ``skip`` (traced bool allowed) evaluates ``f`` once at the projected start and stops (used for
+    pixels without observations and batch padding; the caller sets their status). Returns
+    :class:`LBFGSBResult`; the status is ``CONVERGED``, ``MAX_ITER`` or ``LINE_SEARCH_FAILURE`` (also when
+    ``f`` is not finite at the start).
     """
     x0 = jnp.clip(jnp.asarray(x0, dtype=jnp.float64), lower, upper)
     n = x0.shape[0]
@@ -199,7 +217,7 @@ def minimize(
         pg_hist = jnp.where(accept, st.pg_hist.at[hist_idx].set(pg), st.pg_hist)
         free_new = _free_mask(st.xt, gt, lower, upper)
         d_new, _ = _direction(gt, free_new, s_mem, y_mem, head, count)
-        alpha_new = jnp.where(count > 0, 1.0, _first_step(d_new))
+        alpha_new = jnp.where(count > 0, _unit_step(d_new, max_step), _first_step(d_new))
 
         # --- rejected point: backtrack, restart once, or fail
         slope = jnp.dot(st.g, st.xt - st.x) / st.alpha
