@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from tccas import model as M
+from tccas.pipeline.cluster import pin_threads
 
 PFT_CYCLE = (3, 4, 5, 9, 7, 13)
 
@@ -57,7 +58,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+        pin_threads([sorted(os.sched_getaffinity(0))[0]])
 
     gp = M.default_global_params()
     forcing = M.synthetic_forcing(52.17, 5.74, "2018-01-01", args.days, seed=1)

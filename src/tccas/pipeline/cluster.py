@@ -296,24 +296,23 @@ def _exported(jitted, name: str, treedef, shapes, cache_dir: str) -> Callable[..
         repr((name, str(treedef), shapes, jax.__version__, platform.machine(), source_digest())),
     )
     blob = read_program(path)
-    if blob is not None:
-        return _load(jax.jit(export.deserialize(bytearray(blob)).call), specs)
-    with exclusive(path):  # one process traces, exports and compiles; the others wait, then load
-        blob = read_program(path)
-        if blob is None:
-            flat = jax.jit(lambda *xs: jitted(*jax.tree_util.tree_unflatten(treedef, xs)))
-            program = export.export(flat)(*specs)
-            write_program(path, program.serialize())
-        else:
-            program = export.deserialize(bytearray(blob))
-        return _load(jax.jit(program.call), specs)
+    if blob is None:
+        with exclusive(path):  # one process traces, exports and compiles; the others wait, then load
+            blob = read_program(path)
+            if blob is None:
+                flat = jax.jit(lambda *xs: jitted(*jax.tree_util.tree_unflatten(treedef, xs)))
+                program = export.export(flat)(*specs)
+                write_program(path, program.serialize())
+                return _load(program, specs)
+    return _load(export.deserialize(bytearray(blob)), specs)
 
 
 def _load(program, specs) -> Callable[..., Any]:
-    """Compile (or load from the persistent compilation cache) an exported program's call for ``specs``."""
+    """Compile (or load from the persistent compilation cache) the call of an exported program for
+    ``specs``."""
     import jax
 
-    compiled = program.lower(*specs).compile()
+    compiled = jax.jit(program.call).lower(*specs).compile()
 
     def call(*args: Any) -> Any:
         return compiled(*(np.asarray(x) for x in jax.tree_util.tree_leaves(args)))
