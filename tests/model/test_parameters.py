@@ -47,6 +47,19 @@ def test_lookup_errors():
         M.default_tile_params(14)
 
 
+def test_defaults_accept_a_traced_pft():
+    """Inside jit a traced PFT code gathers the same priors as a concrete one (the scenario's tree PFT)."""
+    import jax
+
+    traced = jax.jit(lambda p: (M.default_tile_params(p), M.default_pools(p)))
+    for pft in (3, 5, 9):
+        params, pools = traced(pft)
+        want = (*M.default_tile_params(pft), *M.default_pools(pft))
+        for got, expected in zip((*params, *pools), want, strict=True):
+            assert float(got) == float(expected)
+    assert traced._cache_size() == 1
+
+
 def test_traits():
     tr = M.pft_traits(np.array([9, 10, 5]))
     assert np.asarray(tr.c4).tolist() == [0.0, 1.0, 0.0]

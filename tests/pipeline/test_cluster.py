@@ -231,17 +231,6 @@ def test_failed_batch_raises():
         run_batches(None, boom, [(0, 1, (1,))], 1, 1, "t")
 
 
-@pytest.mark.parametrize("n_items", [1, 3, 40, 41, 82, 99, 100, 1001])
-@pytest.mark.parametrize("max_batch,n_workers", [(20, 2), (25, 2), (16, 8), (5, 1)])
-def test_balanced_batch_size(n_items, max_batch, n_workers):
-    size = cluster.balanced_batch_size(n_items, max_batch, n_workers)
-    n_batches = -(-n_items // size)
-    assert 1 <= size <= max_batch
-    assert n_batches * size - n_items < n_batches  # less than one padding row per batch
-    # no smaller multiple of the worker count would do: as few batch rounds as the batch cap allows
-    assert -(-n_batches // n_workers) == -(-n_items // (n_workers * max_batch))
-
-
 class _Pair(NamedTuple):
     x: object
     w: object

@@ -11,7 +11,7 @@ import functools
 
 import jax
 import pytest
-from scenario_inputs import SHORT_DAYS, SHORT_HORIZON, TMEV, majadas_inputs
+from scenario_inputs import SHORT_DAYS, SHORT_HORIZON, majadas_inputs
 
 from tccas.da import AssimilationSettings
 from tccas.da.controls import prior
@@ -26,7 +26,7 @@ def short_inputs() -> ScenarioInputs:
 
 @pytest.fixture(scope="session")
 def short_settings() -> ScenarioSettings:
-    return ScenarioSettings(tree_pft=TMEV, horizon_years=SHORT_HORIZON)
+    return ScenarioSettings(horizon_years=SHORT_HORIZON)
 
 
 @pytest.fixture(scope="session")
@@ -51,5 +51,5 @@ def short_prior(short_inputs, da_settings):
 @pytest.fixture(scope="session")
 def pixel_short(short_settings, da_settings):
     """``jit(intervention_pixel)`` for the short configuration:
-    ``f(problem, x_post, x_cov_post, x_prior, x_sd_prior, fraction) -> dict``."""
+    ``f(problem, x_post, x_cov_post, x_prior, x_sd_prior, fraction, tree_pft) -> dict`` (tree PFT traced)."""
     return jax.jit(functools.partial(intervention_pixel, settings=short_settings, da_settings=da_settings))

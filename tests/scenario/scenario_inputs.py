@@ -35,6 +35,7 @@ def majadas_inputs(n_days: int, pfts=(TMEV, C3GR), fractions=(0.3, 0.7)) -> Scen
         forcing=model.Forcing(*(jnp.asarray(a) for a in forcing)),
         spinup_forcing=model.Forcing(*(jnp.asarray(a) for a in spin)),
         site=model.Site(*(jnp.asarray(a) for a in model.default_site(LAT, LON, ELEV))),
+        tree_pft=jnp.asarray(TMEV, dtype=jnp.int32),
     )
 
 

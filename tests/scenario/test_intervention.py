@@ -11,6 +11,7 @@ from tccas.cli import build_parser, main
 from tccas.config import validate_config
 from tccas.grid import lonlat_to_cell, tile_containing
 from tccas.pipeline import intervention
+from tccas.scenario import tree_pft_from_config
 
 
 def _result(ny=3, nx=4, n_c=3, seed=0) -> xr.Dataset:
@@ -75,8 +76,10 @@ def test_point_pixel_lookup():
 
 def test_settings_from_config():
     cfg = validate_config({"regions": {"lapland": {"tile_km": 1}}, "scenario": {"horizon_years": 10}})
-    s = intervention.scenario_settings(cfg, "lapland")
-    assert (s.tree_pft, s.horizon_years, s.removed_biomass) == (5, 10, "litter")
+    s = intervention.scenario_settings(cfg)
+    assert (s.horizon_years, s.removed_biomass) == (10, "litter")
+    assert tree_pft_from_config(cfg, "lapland") == 5
+    assert cfg["scenario"]["pixels_per_batch"] == 4
 
 
 def test_cli_parses_and_rejects_unknown_region(tmp_path, capsys):

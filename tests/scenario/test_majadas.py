@@ -19,14 +19,14 @@ import functools
 import jax
 import numpy as np
 import pytest
-from scenario_inputs import TMEV, majadas_inputs
+from scenario_inputs import majadas_inputs
 
 from tccas.scenario import ScenarioSettings, run_scenario
 
 
 @pytest.fixture(scope="module")
 def majadas_run():
-    settings = ScenarioSettings(tree_pft=TMEV, horizon_years=25)
+    settings = ScenarioSettings(horizon_years=25)
     inputs = majadas_inputs(365)
     return jax.jit(functools.partial(run_scenario, settings=settings))(inputs, 0.5)
 

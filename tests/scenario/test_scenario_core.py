@@ -89,3 +89,25 @@ def test_grass_pixel_without_tree_tile_uses_reference_adult_and_ignores_padding(
     assert float(run.stock_i1 - run.stock_i0) == pytest.approx(
         float(run.nep_i), abs=1e-9 * float(run.stock_c0)
     )
+
+
+def test_tree_pft_is_a_traced_input(run_short, short_inputs):
+    """One compiled scenario serves every tree PFT (the pipeline compiles it once for all regions): planting
+    TmSg on the TmEv + C3Gr pixel uses the reference adult TmSg run (no TmSg tile) and gives other, finite,
+    carbon-conserving effects than planting TmEv (which continues the pixel's own TmEv tile)."""
+    tmsg = model.PFT_NAMES.index("TmSg")
+    tmev_run = run_short(short_inputs, 0.5)
+    compiled = run_short._cache_size()
+    tmsg_inputs = short_inputs._replace(
+        tree_pft=jnp.asarray(tmsg, dtype=jnp.int32),
+        tree_params=model.default_tile_params(tmsg),
+        tree_pools0=model.default_pools(tmsg),
+    )
+    tmsg_run = run_short(tmsg_inputs, 0.5)
+    assert run_short._cache_size() == compiled
+    assert float(tmev_run.has_tree) == 1.0 and float(tmsg_run.has_tree) == 0.0
+    assert np.all(np.isfinite(_effects(tmsg_run)))
+    assert float(tmsg_run.new_woo[-1]) != pytest.approx(float(tmev_run.new_woo[-1]), rel=1e-3)
+    assert float(tmsg_run.stock_i1 - tmsg_run.stock_i0) == pytest.approx(
+        float(tmsg_run.nep_i), abs=1e-9 * float(tmsg_run.stock_c0)
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scenario_inputs import pixel_problem
+from scenario_inputs import TMEV, pixel_problem
 
 from tccas.da.pixel import layout_for
 from tccas.scenario import TARGET_NAMES, output_keys, unconverted_result
@@ -26,12 +26,12 @@ def _bayes_posterior(sd_prior: np.ndarray, seed: int = 0) -> np.ndarray:
 def informed(pixel_short, short_inputs, short_prior):
     x0, sd0 = (np.asarray(a) for a in short_prior)
     cov = _bayes_posterior(sd0)
-    return pixel_short(pixel_problem(short_inputs), x0, cov, x0, sd0, 0.5)
+    return pixel_short(pixel_problem(short_inputs), x0, cov, x0, sd0, 0.5, TMEV)
 
 
 def test_fraction_zero_effect_and_sigma_are_exactly_zero(pixel_short, short_inputs, short_prior):
     x0, sd0 = (np.asarray(a) for a in short_prior)
-    out = pixel_short(pixel_problem(short_inputs), x0, _bayes_posterior(sd0), x0, sd0, 0.0)
+    out = pixel_short(pixel_problem(short_inputs), x0, _bayes_posterior(sd0), x0, sd0, 0.0, TMEV)
     for name in TARGET_NAMES:
         for suffix in ("", "_sd", "_prior", "_prior_sd", "_ur"):
             assert float(out[f"{name}{suffix}"]) == 0.0, f"{name}{suffix}"
@@ -45,7 +45,7 @@ def test_closed_form_for_unconverted_pixels_matches_the_model(
     nothing is converted (fraction 0): every key, except the grass area (0 without grass) and the undefined
     young-tree wood (NaN)."""
     x0, sd0 = (np.asarray(a) for a in short_prior)
-    out = pixel_short(pixel_problem(short_inputs), x0, _bayes_posterior(sd0), x0, sd0, 0.0)
+    out = pixel_short(pixel_problem(short_inputs), x0, _bayes_posterior(sd0), x0, sd0, 0.0, TMEV)
     assert set(out) == set(output_keys(short_settings))
     closed = unconverted_result(float(out["has_tree"]), short_settings)
     assert set(closed) == set(out)
@@ -72,7 +72,7 @@ def test_uncertainty_reduction_in_unit_interval(informed):
 
 def test_pixel_without_observations_has_zero_reduction(pixel_short, short_inputs, short_prior):
     x0, sd0 = (np.asarray(a) for a in short_prior)
-    out = pixel_short(pixel_problem(short_inputs), x0, np.diag(sd0**2), x0, sd0, 0.5)
+    out = pixel_short(pixel_problem(short_inputs), x0, np.diag(sd0**2), x0, sd0, 0.5, TMEV)
     assert float(out["uptake_prior_sd"]) > 0.0
     for name in TARGET_NAMES:
         assert float(out[f"{name}_ur"]) == 0.0, name
@@ -88,13 +88,13 @@ def test_sigma_matches_finite_difference_propagation(pixel_short, short_inputs, 
     i = layout_for(2, da_settings).index("vcmax25", 1)
     cov = np.zeros((n, n))
     cov[i, i] = sd0[i] ** 2
-    out = pixel_short(pixel_problem(short_inputs), x0, cov, x0, sd0, 0.5)
+    out = pixel_short(pixel_problem(short_inputs), x0, cov, x0, sd0, 0.5, TMEV)
     h = 1e-4 * abs(x0[i]) + 1e-8
     plus, minus = x0.copy(), x0.copy()
     plus[i] += h
     minus[i] -= h
-    up = float(pixel_short(pixel_problem(short_inputs), plus, cov, plus, sd0, 0.5)["uptake"])
-    down = float(pixel_short(pixel_problem(short_inputs), minus, cov, minus, sd0, 0.5)["uptake"])
+    up = float(pixel_short(pixel_problem(short_inputs), plus, cov, plus, sd0, 0.5, TMEV)["uptake"])
+    down = float(pixel_short(pixel_problem(short_inputs), minus, cov, minus, sd0, 0.5, TMEV)["uptake"])
     slope = (up - down) / (2 * h)
     assert slope != 0.0
     assert float(out["uptake_sd"]) == pytest.approx(abs(slope) * sd0[i], rel=1e-4, abs=1e-10)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tccas.model import PFT_NAMES
-from tccas.scenario import ScenarioSettings, recycle_plan
+from tccas.scenario import ScenarioSettings, recycle_plan, tree_pft_from_config
 
 
 def test_recycle_plan_whole_years_keep_calendar_phase():
@@ -32,7 +32,6 @@ def test_recycle_plan_short_window_and_errors():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"tree_pft": PFT_NAMES.index("C3Gr")}, "tree PFT"),
         ({"horizon_years": 0}, "horizon_years"),
         ({"removed_biomass": "burn"}, "removed_biomass"),
         ({"sapling_fraction": 0.0}, "sapling_fraction"),
@@ -45,9 +44,13 @@ def test_settings_validation(kwargs, match):
         ScenarioSettings(**kwargs)
 
 
-def test_settings_from_config_names_bad_pft():
+def test_tree_pft_from_config_names_bad_pft():
     config = {"scenario": {"tree_pft": {"iberia": "Oak"}, "horizon_years": 25}}
     with pytest.raises(ValueError, match=r"scenario\.tree_pft\.iberia.*Oak"):
-        ScenarioSettings.from_config(config, "iberia")
+        tree_pft_from_config(config, "iberia")
+    config["scenario"]["tree_pft"]["iberia"] = "C3Gr"
+    with pytest.raises(ValueError, match=r"scenario\.tree_pft\.iberia.*C3Gr is not a tree PFT"):
+        tree_pft_from_config(config, "iberia")
     config["scenario"]["tree_pft"]["iberia"] = "TmEv"
-    assert ScenarioSettings.from_config(config, "iberia").tree_pft == PFT_NAMES.index("TmEv")
+    assert tree_pft_from_config(config, "iberia") == PFT_NAMES.index("TmEv")
+    assert ScenarioSettings.from_config(config).horizon_years == 25

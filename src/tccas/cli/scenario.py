@@ -65,7 +65,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--workers", type=int, default=None, help="Dask workers (default: dask.n_workers)")
     p.add_argument(
-        "--batch-size", type=int, default=None, help="pixels per batch (default: pixels_per_batch)"
+        "--batch-size", type=int, default=None, help="pixels per batch (default: scenario.pixels_per_batch)"
     )
     p.add_argument("--performance-report", default=None, help="Dask performance report (HTML)")
     p.set_defaults(func=_intervention)

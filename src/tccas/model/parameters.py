@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -460,17 +461,22 @@ class Pools(NamedTuple):
     som: object
 
 
-def _check_pft(pft: int) -> int:
+def _check_pft(pft):
+    """A concrete PFT code is range-checked and returned as ``int``; a traced one (inside ``jit``/``vmap``,
+    e.g. the scenario's tree PFT) is returned as is and used as a gather index (no check possible there)."""
+    if isinstance(pft, jax.core.Tracer):
+        return pft
     pft = int(pft)
     if not 0 <= pft < N_PFT:
         raise ValueError(f"PFT code must be in 0..{N_PFT - 1}, got {pft}")
     return pft
 
 
-def default_tile_params(pft: int) -> TileParams:
-    """Prior per-PFT parameters of PFT code ``pft`` (§4.3 demo priors; [D] defaults for the others)."""
+def default_tile_params(pft) -> TileParams:
+    """Prior per-PFT parameters of PFT code ``pft`` (§4.3 demo priors; [D] defaults for the others); ``pft``
+    may be traced."""
     pft = _check_pft(pft)
-    return TileParams(*(jnp.asarray(p.prior[pft], dtype=jnp.float64) for p in _PER_PFT))
+    return TileParams(*(jnp.asarray(p.prior, dtype=jnp.float64)[pft] for p in _PER_PFT))
 
 
 def default_global_params() -> GlobalParams:
@@ -478,10 +484,12 @@ def default_global_params() -> GlobalParams:
     return GlobalParams(*(jnp.asarray(p.prior, dtype=jnp.float64) for p in _GLOBAL))
 
 
-def default_pools(pft: int) -> Pools:
-    """Prior initial pools of PFT code ``pft`` (model_spec §4.3; NoVeg has empty pools)."""
+def default_pools(pft) -> Pools:
+    """Prior initial pools of PFT code ``pft`` (model_spec §4.3; NoVeg has empty pools); ``pft`` may be
+    traced."""
     pft = _check_pft(pft)
-    return Pools(*(jnp.asarray(v, dtype=jnp.float64) for v in _POOL_TABLE[pft]))
+    table = jnp.asarray(_POOL_TABLE, dtype=jnp.float64)[pft]
+    return Pools(*(table[..., i] for i in range(len(_POOL_NAMES))))
 
 
 def stack_tiles(items):

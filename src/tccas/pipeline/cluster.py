@@ -244,20 +244,6 @@ class Progress:
 _COMPILED: dict[tuple, Any] = {}
 
 
-def balanced_batch_size(n_items: int, max_batch: int, n_workers: int) -> int:
-    """The smallest batch size ≤ ``max_batch`` that cuts ``n_items`` into a multiple of ``n_workers`` batches
-    of near-equal size, so that no worker computes padding while the others idle (e.g. 82 pixels, at most 20
-    per batch, 2 workers: 6 batches of 14 instead of 5 of 20 with the fifth nearly all padding). Only for jobs
-    that compile for their own shapes anyway: batch shapes shared between tile jobs (one compilation for the
-    run) need a fixed size."""
-    if n_items <= 0:
-        return max(1, max_batch)
-    n_workers = max(1, n_workers)
-    n_batches = n_workers * -(-n_items // (n_workers * max_batch))
-    n_batches = min(n_batches, n_items)
-    return -(-n_items // n_batches)
-
-
 def compiled_for(jitted: Callable[..., Any], *args: Any, name: str | None = None) -> Callable[..., Any]:
     """The ahead-of-time compiled executable of ``jitted`` for the shapes and dtypes of ``args`` (cached in
     this process).

@@ -2,13 +2,16 @@
 
 Steps
 
-1. Settings from the config (section ``scenario``; tree PFT per region, horizon, fraction) and the
-   assimilation settings that produced the per-tile results (their control layout defines x).
+1. Settings from the config (section ``scenario``; horizon, fraction, tree PFT of the region, batch size)
+   and the assimilation settings that produced the per-tile results (their control layout defines x).
 2. For every planned tile of the region: the tile problem (contract C5, forcing / spin-up / site / PFTs /
    covers of every land pixel) and the per-tile assimilation result (``x_post``, ``x_cov_post``, ``x_prior``,
    ``x_sd_prior``, ``status``; contract C2/C4).
-3. ``jit(vmap(intervention_pixel))`` over fixed-size padded batches on the Dask workers (one compiled
-   executable per worker; padding rows repeat the batch's last pixel and are dropped).
+3. ``jit(vmap(intervention_pixel))`` over fixed-size padded batches (``scenario.pixels_per_batch``) on the
+   Dask workers; padding rows repeat the batch's last pixel and are dropped. The tree PFT and the fraction
+   are traced arguments and the batch size is fixed, so ONE program (exported-program store and persistent
+   compilation cache) serves every tile and region of the run: it is compiled once, the ≈ 1 min compile of
+   the scenario's reverse pass is not repeated per region.
 4. The ``scenario`` group of the region store (:mod:`tccas.io.scenario_store`): template, one region write
    per tile, metadata re-consolidated.
 5. Quick-look PNGs of the effect maps and the Majadas-style time-series panels of one pixel (the region's
@@ -35,7 +38,6 @@ import numpy as np
 from tccas.pipeline.assimilate import padded_index_batches, tile_input_paths
 from tccas.pipeline.cluster import (
     DaskSettings,
-    balanced_batch_size,
     compiled_for,
     dask_client,
     run_batches,
@@ -47,12 +49,12 @@ USABLE_DA_STATUS = (0, 1, 3)  # converged, max_iter, no_obs (tccas.da status cod
 POSTERIOR_KEYS = ("x_post", "x_cov_post", "x_prior", "x_sd_prior")
 
 
-def scenario_settings(config: Mapping[str, Any], region: str):
-    """:class:`tccas.scenario.ScenarioSettings` of ``region`` with the config's model options."""
+def scenario_settings(config: Mapping[str, Any]):
+    """:class:`tccas.scenario.ScenarioSettings` with the config's model options."""
     from tccas.model import ModelOptions
     from tccas.scenario import ScenarioSettings
 
-    return ScenarioSettings.from_config(dict(config), region, ModelOptions.from_config(config.get("model")))
+    return ScenarioSettings.from_config(dict(config), ModelOptions.from_config(config.get("model")))
 
 
 def tile_posterior(result, rows: np.ndarray, cols: np.ndarray, source: str) -> dict[str, np.ndarray]:
@@ -86,17 +88,26 @@ def tile_posterior(result, rows: np.ndarray, cols: np.ndarray, source: str) -> d
 
 @functools.cache
 def _batched(settings, da_settings):
-    """``jit(vmap(intervention_pixel))`` built once per process and settings (fraction not batched)."""
+    """``jit(vmap(intervention_pixel))`` built once per process and settings (fraction and tree PFT not
+    batched)."""
     import jax
 
     from tccas.scenario import intervention_pixel
 
     func = functools.partial(intervention_pixel, settings=settings, da_settings=da_settings)
-    return jax.jit(jax.vmap(func, in_axes=(0, 0, 0, 0, 0, None)))
+    return jax.jit(jax.vmap(func, in_axes=(0, 0, 0, 0, 0, None, None)))
 
 
-def _batch_args(batch, post: Mapping[str, np.ndarray], fraction: float) -> tuple:
-    return batch, post["x_post"], post["x_cov_post"], post["x_prior"], post["x_sd_prior"], float(fraction)
+def _batch_args(batch, post: Mapping[str, np.ndarray], fraction: float, tree_pft: int) -> tuple:
+    return (
+        batch,
+        post["x_post"],
+        post["x_cov_post"],
+        post["x_prior"],
+        post["x_sd_prior"],
+        np.float64(fraction),
+        np.int32(tree_pft),
+    )
 
 
 def _executable(args: tuple, settings, da_settings):
@@ -106,16 +117,20 @@ def _executable(args: tuple, settings, da_settings):
     return compiled_for(_batched(settings, da_settings), *args, name=name)
 
 
-def compile_scenario(batch, post: Mapping[str, np.ndarray], fraction: float, settings, da_settings) -> None:
-    """Compile the batched scenario for the shapes of one batch (run once, alone, before the batches)."""
-    _executable(_batch_args(batch, post, fraction), settings, da_settings)
+def compile_scenario(
+    batch, post: Mapping[str, np.ndarray], fraction: float, tree_pft: int, settings, da_settings
+) -> None:
+    """Compile (or load) the batched scenario for the shapes of one batch (``prepare`` of the batches)."""
+    _executable(_batch_args(batch, post, fraction, tree_pft), settings, da_settings)
 
 
-def scenario_batch(batch, post: Mapping[str, np.ndarray], fraction: float, settings, da_settings) -> dict:
+def scenario_batch(
+    batch, post: Mapping[str, np.ndarray], fraction: float, tree_pft: int, settings, da_settings
+) -> dict:
     """Scenario of one padded batch (``PixelProblem`` of NumPy leaves + posterior arrays) on a worker."""
     import jax
 
-    args = _batch_args(batch, post, fraction)
+    args = _batch_args(batch, post, fraction, tree_pft)
     out = _executable(args, settings, da_settings)(*args)
     return {k: np.asarray(v) for k, v in jax.device_get(out).items()}
 
@@ -139,15 +154,22 @@ def convertible_pixels(pfts: np.ndarray, fractions: np.ndarray, settings) -> np.
 
 
 def run_tile_scenario(
-    problem, post: Mapping[str, np.ndarray], fraction: float, settings, da_settings, batch_size: int, client
+    problem,
+    post: Mapping[str, np.ndarray],
+    fraction: float,
+    tree_pft: int,
+    settings,
+    da_settings,
+    batch_size: int,
+    client,
 ) -> dict[str, np.ndarray]:
     """Scenario of every pixel of a tile problem; results with leading axis ``n_pixels`` plus
     ``status``; unusable pixels hold NaN.
 
-    Only pixels with a grass tile run the horizon (in balanced padded batches of the convertible pixels, at
-    most ``batch_size``: :func:`~tccas.pipeline.cluster.balanced_batch_size`); for the
-    others nothing is converted and :func:`tccas.scenario.unconverted_result` gives their (zero) effects in
-    closed form — a forest tile costs nothing.
+    Only pixels with a grass tile run the horizon (in padded batches of ``batch_size`` convertible pixels;
+    the size is fixed, not balanced per tile, so that every tile and region shares one compiled program);
+    for the others nothing is converted and :func:`tccas.scenario.unconverted_result` gives their (zero)
+    effects in closed form — a forest tile costs nothing.
     """
     from tccas.scenario import output_keys, unconverted_result
 
@@ -160,10 +182,8 @@ def run_tile_scenario(
     def tasks():
         for b, padded, n_real in padded_index_batches(run.size, batch_size):
             part = {k: v[run[padded]] for k, v in clean.items()}
-            yield b, n_real, (problem.batch(run[padded]), part, fraction, settings, da_settings)
+            yield b, n_real, (problem.batch(run[padded]), part, fraction, tree_pft, settings, da_settings)
 
-    n_workers = 1 if client is None else len(client.scheduler_info(n_workers=-1)["workers"])
-    batch_size = balanced_batch_size(run.size, batch_size, n_workers)
     n_batches = -(-run.size // batch_size)
     log.info(
         "intervention: %d of %d pixels have a grass tile to convert (%d batches of %d)",
@@ -175,7 +195,7 @@ def run_tile_scenario(
     results = run_batches(
         client, scenario_batch, tasks(), n_batches, run.size, "intervention", prepare=compile_scenario
     )
-    has_tree = np.any((problem.pfts == settings.tree_pft) & (problem.fractions > 0.0), axis=1)
+    has_tree = np.any((problem.pfts == tree_pft) & (problem.fractions > 0.0), axis=1)
     unconverted = {h: unconverted_result(float(h), settings) for h in (False, True)}
     out: dict[str, np.ndarray] = {}
     for key in output_keys(settings):
@@ -195,7 +215,7 @@ def run_tile_scenario(
 
 
 def pixel_panels(
-    problem, index: int, post: Mapping[str, np.ndarray], fraction: float, settings, da_settings
+    problem, index: int, post: Mapping[str, np.ndarray], fraction: float, tree_pft: int, settings, da_settings
 ) -> dict[str, Any]:
     """Daily per-tile series of one pixel over window + horizon at the posterior (forward run only).
 
@@ -225,15 +245,14 @@ def pixel_panels(
         tile_params=up.tile_params,
         global_params=up.global_params,
         pools0=up.pools0,
-        tree_params=tree_params_from(
-            jnp.asarray(tree_prior(names, settings.tree_pft)[0]), names, settings.tree_pft
-        ),
-        tree_pools0=model.default_pools(settings.tree_pft),
+        tree_params=tree_params_from(tree_prior(names, tree_pft)[0], names, tree_pft),
+        tree_pools0=model.default_pools(tree_pft),
         fractions=jnp.asarray(one.fractions),
         pfts=jnp.asarray(pfts),
         forcing=one.forcing,
         spinup_forcing=one.spinup_forcing,
         site=one.site,
+        tree_pft=jnp.asarray(tree_pft, dtype=jnp.int32),
     )
     series_settings = dataclasses.replace(settings, record_series=True)
     run = jax.jit(functools.partial(run_scenario, settings=series_settings))(inputs, float(fraction))
@@ -253,7 +272,7 @@ def pixel_panels(
     for t, pft in enumerate(pfts):
         if float(one.fractions[t]) > 0.0:
             labels[t] = f"{model.PFT_NAMES[int(pft)]} tile (cover {float(one.fractions[t]):.2f})"
-    labels[pfts.size] = f"young {model.PFT_NAMES[settings.tree_pft]} (converted area)"
+    labels[pfts.size] = f"young {model.PFT_NAMES[tree_pft]} (converted area)"
     # the new tile exists from the conversion on (during the window that slot holds the adult reference run)
     young = np.arange(n_total) >= n_window
     out_series = {
@@ -311,10 +330,13 @@ def intervention_region(
     root = Path(config["outputs"]["root"])
     store = Path(store) if store is not None else root / "maps" / f"{region}.zarr"
     quicklook_dir = Path(quicklook_dir) if quicklook_dir else root / "quicklook" / "scenario" / region
-    settings = scenario_settings(config, region)
+    from tccas.scenario import tree_pft_from_config
+
+    settings = scenario_settings(config)
+    tree_pft = tree_pft_from_config(dict(config), region)
     da_settings = AssimilationSettings.from_config(dict(config))
     fraction = float(config["scenario"]["fraction"])
-    batch = int(batch_size or config["assimilation"]["pixels_per_batch"])
+    batch = int(batch_size or config["scenario"]["pixels_per_batch"])
     dask = DaskSettings.from_config(config, n_workers)
     tiles = planned_tiles(dict(config), region)
     attrs = {
@@ -342,7 +364,9 @@ def intervention_region(
             post = tile_posterior(read_tile_result(result_path), problem.rows, problem.cols, str(result_path))
             covariance.add(post.pop("covariance"))
             t0 = time.perf_counter()
-            results = run_tile_scenario(problem, post, fraction, settings, da_settings, batch, client)
+            results = run_tile_scenario(
+                problem, post, fraction, tree_pft, settings, da_settings, batch, client
+            )
             seconds = time.perf_counter() - t0
             values = sstore.scenario_tile_values(
                 tile, problem.rows, problem.cols, results, settings.horizon_years
@@ -381,7 +405,9 @@ def intervention_region(
     hit = _point_pixel(problems, point) if point is not None else None
     if hit is not None:
         name, index = hit
-        panels = pixel_panels(problems[name], index, posteriors[name], fraction, settings, da_settings)
+        panels = pixel_panels(
+            problems[name], index, posteriors[name], fraction, tree_pft, settings, da_settings
+        )
         ds = sstore.open_scenario(store)
         tile = problems[name].tile
         row, col = problems[name].rows[index], problems[name].cols[index]

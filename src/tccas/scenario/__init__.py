@@ -12,7 +12,13 @@ from tccas.scenario.pixel import (
     tree_prior,
     unconverted_result,
 )
-from tccas.scenario.settings import GRASS_PFTS, TREE_PFTS, ScenarioSettings, recycle_plan
+from tccas.scenario.settings import (
+    GRASS_PFTS,
+    TREE_PFTS,
+    ScenarioSettings,
+    recycle_plan,
+    tree_pft_from_config,
+)
 from tccas.scenario.targets import POOLS, STATISTICS, TARGET_NAMES, TARGETS, TargetSpec
 from tccas.scenario.uncertainty import (
     Propagated,
@@ -50,6 +56,7 @@ __all__ = [
     "run_scenario",
     "split_tiles",
     "tree_control_names",
+    "tree_pft_from_config",
     "tree_prior",
     "tree_source",
     "unconverted_result",

@@ -66,9 +66,9 @@ def split_tiles(fractions, pfts, grass_pfts: tuple[int, ...], fraction) -> Split
     return Split(weight, delta, area, converted)
 
 
-def tree_source(fractions, pfts, tree_pft: int):
-    """``(has_tree, index)``: whether the pixel has a tile of ``tree_pft`` with cover > 0 and its index (the
-    largest such tile; 0 if none)."""
+def tree_source(fractions, pfts, tree_pft):
+    """``(has_tree, index)``: whether the pixel has a tile of ``tree_pft`` (int, may be traced) with cover > 0
+    and its index (the largest such tile; 0 if none)."""
     fractions = jnp.asarray(fractions, dtype=jnp.float64)
     candidate = jnp.where(jnp.asarray(pfts) == tree_pft, fractions, 0.0)
     return jnp.max(candidate) > 0.0, jnp.argmax(candidate)

@@ -63,7 +63,9 @@ class ScenarioInputs(NamedTuple):
     spin-up); ``tree_params``/``tree_pools0``: unstacked parameters and initial pools of the tree PFT, used
     for the new tile and the adult reference tile when the pixel has no tile of the tree PFT; ``fractions``
     ``(n_tiles,)``, ``pfts`` int ``(n_tiles,)``; ``forcing`` (window) and ``spinup_forcing``: model
-    ``Forcing``; ``site``: model ``Site``.
+    ``Forcing``; ``site``: model ``Site``; ``tree_pft``: int32 scalar, the PFT code planted (one of
+    :data:`~tccas.scenario.settings.TREE_PFTS`). The tree PFT is an input, not a static setting, so one
+    compiled scenario serves every region whatever tree it plants.
     """
 
     tile_params: TileParams
@@ -76,6 +78,7 @@ class ScenarioInputs(NamedTuple):
     forcing: Forcing
     spinup_forcing: Forcing
     site: Site
+    tree_pft: jax.Array
 
 
 class ScenarioRun(NamedTuple):
@@ -152,11 +155,12 @@ def run_scenario(inputs: ScenarioInputs, fraction, settings: ScenarioSettings) -
     real = fractions > 0.0
 
     # --- 1. window run: existing tiles + adult reference tile of the tree PFT --------------------------
-    has_tree, tree_idx = tree_source(fractions, pfts, s.tree_pft)
+    tree_pft = jnp.asarray(inputs.tree_pft, dtype=jnp.int32)
+    has_tree, tree_idx = tree_source(fractions, pfts, tree_pft)
     tree_tp = _select(has_tree, _pick(inputs.tile_params, tree_idx), inputs.tree_params)
     tp_w = _stack_one(inputs.tile_params, tree_tp)
     pools_w = _stack_one(inputs.pools0, inputs.tree_pools0)
-    pfts_w = jnp.concatenate([pfts, jnp.array([s.tree_pft], dtype=jnp.int32)])
+    pfts_w = jnp.concatenate([pfts, tree_pft[None]])
     # the reference tile is given cover 1 here only so run_pixel does not treat it as padding; the pixel
     # aggregates of this call are not used
     cover_w = jnp.concatenate([fractions, jnp.ones((1,))])
@@ -182,7 +186,7 @@ def run_scenario(inputs: ScenarioInputs, fraction, settings: ScenarioSettings) -
     new_state = TileState(new.pools, grass_state.water)
     state_h = _stack_one(end_tiles, new_state)
     tp_h = _stack_one(_safe_params(inputs.tile_params, real), tree_tp)
-    pfts_h = jnp.concatenate([jnp.where(real, pfts, _SAFE_PFT), jnp.array([s.tree_pft], dtype=jnp.int32)])
+    pfts_h = jnp.concatenate([jnp.where(real, pfts, _SAFE_PFT), tree_pft[None]])
 
     # --- 3. horizon run over recycled forcing years --------------------------------------------------
     n_window = np.shape(inputs.forcing.day_number)[0]

@@ -54,19 +54,21 @@ def tree_control_names(layout) -> tuple[str, ...]:
     return tuple(names)
 
 
-def tree_prior(names: tuple[str, ...], tree_pft: int) -> tuple[np.ndarray, np.ndarray]:
-    """Prior mean and absolute 1-σ of the tree PFT's extra controls (model registry, model_spec §4)."""
-    mean = np.array(
-        [np.broadcast_to(model.param_spec(n).prior, (len(model.PFT_NAMES),))[tree_pft] for n in names]
-    )
-    sd = np.array(
-        [np.broadcast_to(model.param_spec(n).sigma, (len(model.PFT_NAMES),))[tree_pft] for n in names]
-    )
-    return mean.astype(np.float64), sd.astype(np.float64)
+def tree_prior(names: tuple[str, ...], tree_pft) -> tuple[jax.Array, jax.Array]:
+    """Prior mean and absolute 1-σ of the tree PFT's extra controls (model registry, model_spec §4);
+    ``tree_pft`` may be traced (a gather from the per-PFT registry tables)."""
+    n_pft = len(model.PFT_NAMES)
+
+    def table(field: str) -> jax.Array:
+        rows = [np.broadcast_to(getattr(model.param_spec(n), field), (n_pft,)) for n in names]
+        return jnp.asarray(np.array(rows, dtype=np.float64).reshape(len(names), n_pft))
+
+    return table("prior")[:, tree_pft], table("sigma")[:, tree_pft]
 
 
-def tree_params_from(x_tree, names: tuple[str, ...], tree_pft: int) -> model.TileParams:
-    """Tree-PFT parameters: registry priors with the extra controls ``x_tree`` substituted."""
+def tree_params_from(x_tree, names: tuple[str, ...], tree_pft) -> model.TileParams:
+    """Tree-PFT parameters: registry priors with the extra controls ``x_tree`` substituted (``tree_pft`` may
+    be traced)."""
     params = model.default_tile_params(tree_pft)
     return params._replace(**{n: x_tree[i] for i, n in enumerate(names)})
 
@@ -116,6 +118,7 @@ def intervention_pixel(
     x_prior,
     x_sd_prior,
     fraction,
+    tree_pft,
     settings: ScenarioSettings,
     da_settings,
 ) -> dict[str, jax.Array]:
@@ -123,8 +126,9 @@ def intervention_pixel(
 
     ``problem``: ``tccas.da.PixelProblem`` (forcing, spin-up forcing, site, PFTs, covers; observations are
     not used); ``x_post``/``x_prior`` ``(n,)`` and ``x_cov_post`` ``(n, n)``, ``x_sd_prior`` ``(n,)``: the
-    assimilation result (contract C2, physical units); ``fraction`` φ; ``settings`` static scenario
-    settings; ``da_settings``: the ``tccas.da.AssimilationSettings`` that produced x (its control layout).
+    assimilation result (contract C2, physical units); ``fraction`` φ; ``tree_pft`` the PFT code planted
+    (int, traced: one compiled program for every tree PFT); ``settings`` static scenario settings;
+    ``da_settings``: the ``tccas.da.AssimilationSettings`` that produced x (its control layout).
 
     Returns a flat dict of scalars (and ``uptake_annual`` ``(H,)``): for each target T of
     :data:`tccas.scenario.targets.TARGETS` the keys ``T``, ``T_sd``, ``T_prior``, ``T_prior_sd``, ``T_ur``;
@@ -138,11 +142,12 @@ def intervention_pixel(
     pfts = jnp.asarray(problem.pfts, dtype=jnp.int32)
     layout = layout_for(pfts.shape[0], da_settings)
     names = tree_control_names(layout)
-    t_mean, t_sd = tree_prior(names, settings.tree_pft)
+    tree_pft = jnp.asarray(tree_pft, dtype=jnp.int32)
+    t_mean, t_sd = tree_prior(names, tree_pft)
     n_x = layout.size
-    c_tree = jnp.diag(jnp.asarray(t_sd) ** 2)
-    xs_post = jnp.concatenate([jnp.asarray(x_post), jnp.asarray(t_mean)])
-    xs_prior = jnp.concatenate([jnp.asarray(x_prior), jnp.asarray(t_mean)])
+    c_tree = jnp.diag(t_sd**2)
+    xs_post = jnp.concatenate([jnp.asarray(x_post), t_mean])
+    xs_prior = jnp.concatenate([jnp.asarray(x_prior), t_mean])
     cov_post = _block_diag(jnp.asarray(x_cov_post), c_tree)
     cov_prior = _block_diag(jnp.diag(jnp.asarray(x_sd_prior) ** 2), c_tree)
 
@@ -152,13 +157,14 @@ def intervention_pixel(
             tile_params=up.tile_params,
             global_params=up.global_params,
             pools0=up.pools0,
-            tree_params=tree_params_from(xs[n_x:], names, settings.tree_pft),
-            tree_pools0=model.default_pools(settings.tree_pft),
+            tree_params=tree_params_from(xs[n_x:], names, tree_pft),
+            tree_pools0=model.default_pools(tree_pft),
             fractions=problem.fractions,
             pfts=pfts,
             forcing=problem.forcing,
             spinup_forcing=problem.spinup_forcing,
             site=problem.site,
+            tree_pft=tree_pft,
         )
         run = run_scenario(inputs, fraction, settings)
         return target_vector(run, settings), run

@@ -18,13 +18,11 @@ DAYS_PER_YEAR = 365
 
 @dataclass(frozen=True)
 class ScenarioSettings:
-    """Static (hashable) switches of the scenario; the conversion fraction itself is a traced input.
+    """Static (hashable) switches of the scenario. The conversion fraction and the tree PFT planted
+    (:func:`tree_pft_from_config`) are traced inputs, so one compiled scenario serves every region.
 
     Attributes
     ----------
-    tree_pft
-        PFT code planted on the converted area (model_spec §0): TmEv (3) for Iberia, EvCn (5) for Lapland,
-        TmSg (4) for the Netherlands in the demo config.
     horizon_years
         Number of recycled forcing years after the assimilation window (obs_da_spec §8: 25).
     grass_pfts
@@ -54,7 +52,6 @@ class ScenarioSettings:
         H-vector, obs_da_spec §8 step 5); adds H adjoints per pixel, so it is off for the maps.
     """
 
-    tree_pft: int = PFT_NAMES.index("TmEv")
     horizon_years: int = 25
     grass_pfts: tuple[int, ...] = GRASS_PFTS
     removed_biomass: str = "litter"
@@ -65,9 +62,6 @@ class ScenarioSettings:
     annual_sd: bool = False
 
     def __post_init__(self):
-        if self.tree_pft not in TREE_PFTS:
-            names = ", ".join(PFT_NAMES[p] for p in TREE_PFTS)
-            raise ValueError(f"scenario tree_pft must be a tree PFT ({names}), got {self.tree_pft}")
         if self.horizon_years < 1:
             raise ValueError(f"scenario horizon_years must be >= 1, got {self.horizon_years}")
         if self.removed_biomass not in REMOVED_BIOMASS:
@@ -78,21 +72,30 @@ class ScenarioSettings:
             raise ValueError(f"prior_jacobian must be 'posterior' or 'prior', got {self.prior_jacobian!r}")
         if not 0.0 < self.sapling_fraction <= 1.0:
             raise ValueError(f"sapling_fraction must be in (0, 1], got {self.sapling_fraction}")
-        if self.tree_pft in self.grass_pfts or any(p not in GRASS_PFTS for p in self.grass_pfts):
+        if any(p not in GRASS_PFTS for p in self.grass_pfts):
             raise ValueError(f"grass_pfts must be grass PFT codes {GRASS_PFTS}, got {self.grass_pfts}")
 
     @classmethod
-    def from_config(cls, config: dict, region: str, options: ModelOptions | None = None) -> ScenarioSettings:
+    def from_config(cls, config: dict, options: ModelOptions | None = None) -> ScenarioSettings:
         """Settings from the validated config (section ``scenario``; contract C4)."""
-        section = config["scenario"]
-        name = section["tree_pft"][region]
-        if name not in PFT_NAMES:
-            raise ValueError(f"config scenario.tree_pft.{region}: unknown PFT {name!r}")
         return cls(
-            tree_pft=PFT_NAMES.index(name),
-            horizon_years=int(section["horizon_years"]),
+            horizon_years=int(config["scenario"]["horizon_years"]),
             options=options if options is not None else ModelOptions(),
         )
+
+
+def tree_pft_from_config(config: dict, region: str) -> int:
+    """PFT code planted on the converted area of ``region`` (config ``scenario.tree_pft.<region>``, a PFT
+    name of model_spec §0; demo: TmEv for Iberia, EvCn for Lapland, TmSg for the Netherlands). It must be a
+    tree PFT (:data:`TREE_PFTS`)."""
+    name = config["scenario"]["tree_pft"][region]
+    if name not in PFT_NAMES:
+        raise ValueError(f"config scenario.tree_pft.{region}: unknown PFT {name!r}")
+    code = PFT_NAMES.index(name)
+    if code not in TREE_PFTS:
+        names = ", ".join(PFT_NAMES[p] for p in TREE_PFTS)
+        raise ValueError(f"config scenario.tree_pft.{region}: {name} is not a tree PFT ({names})")
+    return code
 
 
 def recycle_plan(n_window_days: int, horizon_years: int) -> tuple[int, np.ndarray, np.ndarray]:
