@@ -10,7 +10,7 @@ Steps
 3. ``jit(vmap(intervention_pixel))`` over fixed-size padded batches (``scenario.pixels_per_batch``) on the
    Dask workers; padding rows repeat the batch's last pixel and are dropped. The tree PFT and the fraction
    are traced arguments and the batch size is fixed, so ONE program (exported-program store and persistent
-   compilation cache) serves every tile and region of the run: it is compiled once, the ≈ 1 min compile of
+   compilation cache) serves every tile and region of the run: it is compiled once, the ≈ 1.5 min compile of
    the scenario's reverse pass is not repeated per region.
 4. The ``scenario`` group of the region store (:mod:`tccas.io.scenario_store`): template, one region write
    per tile, metadata re-consolidated.
