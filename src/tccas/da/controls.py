@@ -221,7 +221,9 @@ def build_layout(n_tiles: int, active=None, streams=STREAMS) -> ControlLayout:
     return ControlLayout(tuple(names), tuple(tiles), int(n_tiles))
 
 
-def _table(name, field):
+def registry_table(name: str, field: str) -> jnp.ndarray:
+    """Per-PFT ``(N_PFT,)`` table of a registry entry's ``field`` (``prior``, ``sigma``, ``lower``,
+    ``upper``; a global value is broadcast), to be indexed by a PFT code, traced allowed."""
     value = getattr(spec(name), field)
     return jnp.asarray(np.broadcast_to(np.asarray(value, dtype=np.float64), (N_PFT,)))
 
@@ -255,7 +257,7 @@ def prior(layout: ControlLayout, pfts) -> Prior:
     for n, t in zip(layout.names, layout.tiles, strict=True):
         code = pfts[t] if t >= 0 else pfts[0]
         for f in cols:
-            cols[f].append(_table(n, f)[code])
+            cols[f].append(registry_table(n, f)[code])
     x0, s0, lo, hi = (jnp.stack(cols[f]) if cols[f] else jnp.zeros(0) for f in cols)
     s0 = jnp.where(s0 > 0, s0, 1.0)
     return Prior(x0=x0, sigma0=s0, lower=jnp.minimum(lo, x0), upper=jnp.maximum(hi, x0))
@@ -276,7 +278,7 @@ def unpack(x, layout: ControlLayout, pfts) -> Unpacked:
     idx = {(n, t): i for i, (n, t) in enumerate(zip(layout.names, layout.tiles, strict=True))}
 
     def per_tile(name):
-        base = _table(name, "prior")[pfts]
+        base = registry_table(name, "prior")[pfts]
         for t in range(layout.n_tiles):
             if (name, t) in idx:
                 base = base.at[t].set(x[idx[(name, t)]])

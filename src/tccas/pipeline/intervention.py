@@ -325,13 +325,12 @@ def intervention_region(
     from tccas.io import scenario_store as sstore
     from tccas.io.output_store import grid_of_store, grid_region_checked, read_tile_result, write_json
     from tccas.pipeline.problem import build_tile_problem
+    from tccas.scenario import tree_pft_from_config
 
     t_start = time.perf_counter()
     root = Path(config["outputs"]["root"])
     store = Path(store) if store is not None else root / "maps" / f"{region}.zarr"
     quicklook_dir = Path(quicklook_dir) if quicklook_dir else root / "quicklook" / "scenario" / region
-    from tccas.scenario import tree_pft_from_config
-
     settings = scenario_settings(config)
     tree_pft = tree_pft_from_config(dict(config), region)
     da_settings = AssimilationSettings.from_config(dict(config))

@@ -56,14 +56,14 @@ def tree_control_names(layout) -> tuple[str, ...]:
 
 def tree_prior(names: tuple[str, ...], tree_pft) -> tuple[jax.Array, jax.Array]:
     """Prior mean and absolute 1-σ of the tree PFT's extra controls (model registry, model_spec §4);
-    ``tree_pft`` may be traced (a gather from the per-PFT registry tables)."""
-    n_pft = len(model.PFT_NAMES)
+    ``tree_pft`` may be traced (:func:`tccas.da.controls.registry_table`)."""
+    from tccas.da import controls
 
-    def table(field: str) -> jax.Array:
-        rows = [np.broadcast_to(getattr(model.param_spec(n), field), (n_pft,)) for n in names]
-        return jnp.asarray(np.array(rows, dtype=np.float64).reshape(len(names), n_pft))
-
-    return table("prior")[:, tree_pft], table("sigma")[:, tree_pft]
+    mean, sd = (
+        jnp.asarray([controls.registry_table(n, field)[tree_pft] for n in names], dtype=jnp.float64)
+        for field in ("prior", "sigma")
+    )
+    return mean, sd
 
 
 def tree_params_from(x_tree, names: tuple[str, ...], tree_pft) -> model.TileParams:
