@@ -5,6 +5,7 @@
 #
 # Outputs (outputs.root, default results/):
 #   regrid/{region}/{tile}/{product}.zarr     regridded inputs per tile and product
+#   programs/{program}.json                   sentinels of the precompiled JAX programs (solver, scenario)
 #   assimilate/{region}/{tile}.zarr           per-tile assimilation result (float64, daily series)
 #   maps/{region}.zarr                        region map store (Zarr v3, CF + GeoZarr), template-first
 #   maps/{region}.sentinels/*.json            template and per-tile sentinels
@@ -32,10 +33,12 @@ wildcard_constraints:
     region="|".join(REGIONS),
     tile=TILE_PATTERN,
     product="|".join(PRODUCTS),
+    program="solver|scenario",
 
 
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/regrid.smk"
+include: "workflow/rules/precompile.smk"
 include: "workflow/rules/assimilate.smk"
 include: "workflow/rules/products.smk"
 include: "workflow/rules/report.smk"

@@ -259,3 +259,42 @@ def test_compiled_for_exports_once_and_reloads_without_tracing(tmp_path, monkeyp
     for key in ("y", "s"):
         np.testing.assert_allclose(np.asarray(first[key]), np.asarray(expected[key]), rtol=0, atol=0)
         np.testing.assert_allclose(np.asarray(again[key]), np.asarray(expected[key]), rtol=0, atol=0)
+
+
+_COMPILE_ONE = """
+import sys
+if sys.argv[1] == "job":
+    from tccas.pipeline.cluster import use_worker_environment
+
+    use_worker_environment()
+import jax
+import jax.numpy as jnp
+
+import tccas._jax  # float64, as in every tccas science module
+
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+jax.jit(lambda x: jnp.sin(x) * 2.0 + 1.0).lower(jnp.ones(3)).compile()
+"""
+
+
+def test_job_process_compiles_what_the_workers_load(tmp_path):
+    """A program compiled in a job process after use_worker_environment (precompile, make-demo-data) is a hit
+    of the persistent cache in a worker: the XLA flags are part of the cache key, so the job must use the
+    workers' flags. Control: with other flags the worker compiles a new entry."""
+    import subprocess
+
+    base = {k: v for k, v in os.environ.items() if k not in ("TCCAS_JAX_CACHE", "XLA_FLAGS")}
+    base["XDG_CACHE_HOME"] = str(tmp_path)
+    base.pop("JAX_COMPILATION_CACHE_DIR", None)
+    cache = tmp_path / "tccas" / "jax"
+
+    def run(role: str, env: dict) -> set[str]:
+        subprocess.run([sys.executable, "-c", _COMPILE_ONE, role], env=env, check=True, timeout=300)
+        return {p.name for p in cache.rglob("*-cache*")}
+
+    after_job = run("job", base)
+    assert after_job, "the job wrote no persistent cache entry"
+    assert run("worker", {**base, **worker_environment(base)}) == after_job
+    other_flags = {**base, **worker_environment(base), "XLA_FLAGS": "--xla_cpu_enable_fast_math=false"}
+    assert run("worker", other_flags) != after_job

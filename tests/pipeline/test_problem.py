@@ -10,7 +10,7 @@ from tccas.grid import tile_containing
 from tccas.io import regrid as rg
 from tccas.io.synthetic.world import sif_value, sm_value, write_world
 from tccas.io.tilestore import read_tile_store
-from tccas.pipeline.problem import build_tile_problem, padded_length
+from tccas.pipeline.problem import build_tile_problem, padded_length, template_problem
 from tccas.pipeline.regrid import run_regrid
 
 REGION = "lapland"
@@ -94,3 +94,21 @@ def test_observation_slots_depend_on_the_window_only():
     assert padded_length(0, 365, True) == padded_length(40, 365, True) == padded_length(365, 365, True) == 365
     assert padded_length(366, 365, True) == 730  # overlapping orbits: two slots per day
     assert padded_length(5, 31, False) == 1
+
+
+def _signature(batch):
+    """Tree structure, shapes and dtypes of a batch: what selects the compiled program."""
+    import jax
+
+    leaves, tree = jax.tree_util.tree_flatten(batch)
+    return tree, [(np.shape(x), np.result_type(x)) for x in leaves]
+
+
+def test_template_problem_batches_have_the_shapes_of_a_real_tile(built):
+    """The precompiled programs are built from the template: its batches must select the same program as
+    the batches of a real tile, or every tile job would compile again."""
+    config, _stores, tp = built
+    idx = np.array([0, 1, 2])
+    assert _signature(template_problem(config).batch(np.zeros(3, np.int64))) == _signature(tp.batch(idx))
+    more_slots = dict(config, assimilation={**config["assimilation"], "max_tiles": 3})
+    assert _signature(template_problem(more_slots).batch(np.zeros(3, np.int64))) != _signature(tp.batch(idx))

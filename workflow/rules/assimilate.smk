@@ -6,6 +6,7 @@
 rule assimilate_tile:
     input:
         unpack(regridded_inputs),
+        program=ancient(f"{RESULTS}/programs/solver.json"),
     output:
         directory(f"{RESULTS}/assimilate/{{region}}/{{tile}}.zarr"),
     log:

@@ -8,6 +8,7 @@
 rule intervention:
     input:
         unpack(scenario_inputs),
+        program=ancient(f"{RESULTS}/programs/scenario.json"),
     output:
         sentinel=f"{RESULTS}/maps/{{region}}.sentinels/scenario.json",
         quicklook=report(

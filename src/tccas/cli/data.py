@@ -21,10 +21,12 @@ def _check_region(config: dict, region: str) -> None:
 
 
 def _make_demo_data(args) -> int:
+    from tccas.pipeline.cluster import use_worker_environment
     from tccas.pipeline.demo_data import make_demo_data
 
     config = _load(args.config)
     _check_region(config, args.region)
+    use_worker_environment()
     try:
         path = make_demo_data(config, args.region)
     except (ValueError, FileNotFoundError) as err:

@@ -1,6 +1,7 @@
-"""Workflow subcommands: ``assimilate-tile``, ``init-store``, ``write-tile``, ``finalize-store``,
-``quicklook`` and ``report-table``. One subcommand = one Snakemake rule = one ``tccas.pipeline`` function
-(ecosystem_aesthetics §4.1 rule 10); each handler only parses arguments, loads the config and calls it.
+"""Workflow subcommands: ``precompile``, ``assimilate-tile``, ``init-store``, ``write-tile``,
+``finalize-store``, ``quicklook`` and ``report-table``. One subcommand = one Snakemake rule = one
+``tccas.pipeline`` function (ecosystem_aesthetics §4.1 rule 10); each handler only parses arguments, loads the
+config and calls it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ def _region(config: dict, region: str) -> str:
     if region not in config["regions"]:
         raise UserError(f"region {region!r} is not configured; configured: {', '.join(config['regions'])}")
     return region
+
+
+def _precompile(args) -> int:
+    from tccas.pipeline.precompile import precompile
+
+    precompile(_config(args.config), args.program, args.sentinel)
+    return 0
 
 
 def _assimilate_tile(args) -> int:
@@ -107,6 +115,17 @@ def _common(p: argparse.ArgumentParser, tile: bool = False) -> None:
 
 
 def register(subparsers) -> None:
+    from tccas.pipeline.precompile import PROGRAMS
+
+    p = subparsers.add_parser(
+        "precompile",
+        help="build the run's batched JAX programs once (exported-program store + compilation cache)",
+    )
+    p.add_argument("--config", required=True, help="YAML config file (validated against the schema)")
+    p.add_argument("--program", required=True, choices=PROGRAMS, help="which programs to build")
+    p.add_argument("--sentinel", required=True, help="JSON written when the programs are built")
+    p.set_defaults(func=_precompile)
+
     p = subparsers.add_parser(
         "assimilate-tile",
         help="assimilate every land pixel of one tile (Dask LocalCluster, padded vmapped batches)",

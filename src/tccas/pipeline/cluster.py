@@ -159,6 +159,27 @@ def worker_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def use_worker_environment() -> dict[str, str]:
+    """Give this process the environment of the workers (:func:`worker_environment`) and return it.
+
+    The XLA flags are part of the persistent-cache key of every executable, so a program compiled in a
+    process with other flags is compiled again by the workers. Jobs that run JAX in process (``precompile``,
+    the truth run of ``make-demo-data``, the in-process parts of a tile job) call this before the JAX backend
+    starts (XLA reads its flags then); they also get the persistent compilation cache and the exported-program
+    store, so concurrent jobs trace and compile a shared program once (:func:`compiled_for`).
+    """
+    env = worker_environment()
+    flags = os.environ.get("XLA_FLAGS")
+    os.environ.update(env)
+    import jax
+    from jax._src import xla_bridge
+
+    if xla_bridge.backends_are_initialized() and flags != env["XLA_FLAGS"]:
+        log.warning("JAX backend already started: this process keeps XLA_FLAGS=%r", flags)
+    jax.config.update("jax_compilation_cache_dir", env["JAX_COMPILATION_CACHE_DIR"])
+    return env
+
+
 @contextlib.contextmanager
 def dask_client(settings: DaskSettings, report_path: str | Path | None = None) -> Iterator[Client | None]:
     """A Dask client for one tile job (``None`` when ``settings.n_workers == 0``: run in process).
@@ -166,8 +187,7 @@ def dask_client(settings: DaskSettings, report_path: str | Path | None = None) -
     With ``report_path`` a Dask performance report (HTML) of everything run inside the block is written
     there.
     """
-    env = worker_environment()
-    os.environ.update(env)
+    env = use_worker_environment()
     if settings.scheduler_address is None and settings.n_workers == 0:
         yield None
         return
@@ -289,7 +309,9 @@ def _exported(jitted, name: str, treedef, shapes, cache_dir: str) -> Callable[..
                 flat = jax.jit(lambda *xs: jitted(*jax.tree_util.tree_unflatten(treedef, xs)))
                 program = export.export(flat)(*specs)
                 write_program(path, program.serialize())
+                log.info("program %s: traced and exported to %s", name.split(":")[0], path)
                 return _load(program, specs)
+    log.info("program %s: loaded from %s", name.split(":")[0], path)
     return _load(export.deserialize(bytearray(blob)), specs)
 
 

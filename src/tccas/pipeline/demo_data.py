@@ -27,6 +27,7 @@ For every planned tile of the region (config ``regions.<name>``) and the window 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import shutil
@@ -100,17 +101,17 @@ def _write_forcing(base: Path, region: str, tiles: list[Tile], start, end, seed:
     return files, flavour
 
 
-def _truth_controls(problem_batch, settings, rng_seed: int):
+def _truth_controls(problem, settings, rng_seed: int):
     """Prior and perturbed truth control vectors per pixel (one z per control name and PFT)."""
     import jax
 
     from tccas.da import controls
     from tccas.da.pixel import layout_for
 
-    n_tiles = problem_batch.pfts.shape[1]
+    n_tiles = problem.pfts.shape[1]
     layout = layout_for(n_tiles, settings)
     x_true, names, priors = [], [], {}
-    for pfts in problem_batch.pfts:
+    for pfts in problem.pfts:
         combo = tuple(int(p) for p in pfts)  # pixels share a few PFT combinations: one prior each
         if combo not in priors:
             priors[combo] = jax.tree_util.tree_map(np.asarray, controls.prior(layout, pfts))
@@ -126,39 +127,54 @@ def _truth_controls(problem_batch, settings, rng_seed: int):
         )
         x_true.append(x)
         names.append(controls.control_names(layout, pfts))
-    return layout, np.stack(x_true), names
+    return np.stack(x_true), names
 
 
-def run_truth(problem, settings, seed: int) -> dict[str, np.ndarray]:
-    """Run the model and the four operators for every pixel of a :class:`TileProblem` with the truth controls.
-
-    Returns per-pixel hourly SIF/VOD/SM equivalents ``(n_pixels, n_days·24)``, daily FAPAR at 00 UTC
-    ``(n_pixels, n_days)``, daily series and scalar targets, and the controls.
-    """
+@functools.cache
+def _truth_batched(settings):
+    """``jit(vmap(truth of one pixel))``, built once per process and settings: model, every hourly equivalent
+    of SIF/L-VOD/SM, daily FAPAR at 00 UTC, daily series and targets (the DA's own ``tccas.da.cost``
+    functions)."""
     import jax
     import jax.numpy as jnp
 
     from tccas.da import cost
-
-    batch = problem.batch(np.arange(problem.n_pixels))
-    layout, x_true, names = _truth_controls(batch, settings, seed)
-    n_h = problem.n_days * 24
-    t_hours = {
-        "sif": jnp.arange(n_h),
-        "vod": jnp.arange(n_h),
-        "sm": jnp.arange(n_h),
-        "fapar": jnp.arange(problem.n_days) * 24,
-    }
+    from tccas.da.pixel import layout_for
 
     def one(x, prob):
-        out, op = cost.run_model(x, prob, layout, settings)
+        n_days = prob.forcing.day_number.shape[0]
+        hours = jnp.arange(n_days * 24)
+        t_hours = {"sif": hours, "vod": hours, "sm": hours, "fapar": jnp.arange(n_days) * 24}
+        out, op = cost.run_model(x, prob, layout_for(prob.pfts.shape[0], settings), settings)
         eq = cost.equivalents(out, op, prob, settings, t_hours)
         series, targets = cost.series_and_targets(out, op, prob, settings)
         return eq, series, targets
 
-    eq, series, targets = jax.jit(jax.vmap(one))(jnp.asarray(x_true), batch)
-    to_np = jax.tree_util.tree_map(np.asarray, (eq, series, targets))
-    return {"eq": to_np[0], "series": to_np[1], "targets": to_np[2], "x_true": x_true, "names": names}
+    return jax.jit(jax.vmap(one))
+
+
+def run_truth(problem, settings, seed: int, batch_size: int) -> dict[str, np.ndarray]:
+    """Run the model and the four operators for every pixel of a :class:`TileProblem` with the truth controls.
+
+    The pixels go in padded batches of ``batch_size`` (the assimilation's), so every region of a run calls one
+    program, traced and compiled once through the exported-program store (:func:`~tccas.pipeline.cluster.
+    compiled_for`). Returns per-pixel hourly SIF/VOD/SM equivalents ``(n_pixels, n_days·24)``, daily FAPAR at
+    00 UTC ``(n_pixels, n_days)``, daily series and scalar targets, and the controls.
+    """
+    import jax
+
+    from tccas.pipeline.assimilate import padded_index_batches
+    from tccas.pipeline.cluster import compiled_for
+
+    x_true, names = _truth_controls(problem, settings, seed)
+    func = _truth_batched(settings)
+    parts = []
+    for _, padded, n_real in padded_index_batches(problem.n_pixels, batch_size):
+        args = (x_true[padded], problem.batch(padded))
+        out = compiled_for(func, *args, name=f"tccas.demo.truth:{settings!r}")(*args)
+        parts.append(jax.tree_util.tree_map(lambda a, n=n_real: np.asarray(a)[:n], out))
+    eq, series, targets = jax.tree_util.tree_map(lambda *a: np.concatenate(a), *parts)
+    return {"eq": eq, "series": series, "targets": targets, "x_true": x_true, "names": names}
 
 
 def _member_pixels(members, tile: Tile, pixel_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -350,7 +366,7 @@ def make_demo_data(config: dict, region: str) -> Path:
         fo = regrid_forcing([tmp / f for f in forcing_files], tile, lc["elevation"].values)
         problem = assemble_tile_problem({"landcover": lc, "forcing": fo}, config, region, tile)
         settings = AssimilationSettings.from_config(config)
-        truth = run_truth(problem, settings, seed)
+        truth = run_truth(problem, settings, seed, int(config["assimilation"]["pixels_per_batch"]))
         pixel_index = np.full(tile.shape, -1, np.int64)
         pixel_index[problem.rows, problem.cols] = np.arange(problem.n_pixels)
         args = (region, tile, problem, truth, pixel_index, rng, start, n_days)

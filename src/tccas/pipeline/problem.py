@@ -333,3 +333,50 @@ def assemble_tile_problem(
         streams=tables,
         spinup_days=max(1, 365 * spin_years),
     )
+
+
+def template_problem(config: dict) -> TileProblem:
+    """A one-pixel :class:`TileProblem` with the run's batch shapes and constant inputs, for compiling the
+    batched programs before any data exist (:mod:`tccas.pipeline.precompile`).
+
+    Its batches have the structure, shapes and dtypes of every tile's batches (window and spin-up days from
+    ``period``, ``assimilation.max_tiles`` PFT slots, :func:`padded_length` observation slots for at most one
+    observation per day); the values only need to be finite.
+    """
+    from tccas.config import planned_tiles
+
+    period = config["period"]
+    start, end = np.datetime64(period["start"], "D"), np.datetime64(period["end"], "D")
+    dates = np.arange(start, end + 1)
+    n_days = dates.size
+    max_tiles = int(config["assimilation"]["max_tiles"])
+    region = next(iter(config["regions"]))
+    streams_cfg = config.get("streams", {})
+    tables = {}
+    for stream in STREAMS:
+        n_max = padded_length(n_days, n_days, streams_cfg.get(stream, {}).get("enabled", True))
+        tables[stream] = StreamTable(
+            t_hour=np.zeros((1, n_max), np.int32),
+            value=np.zeros((1, n_max)),
+            sigma_obs=np.ones((1, n_max)),
+            mask=np.zeros((1, n_max)),
+            obs_key=np.full((1, n_max), -1, np.int64),
+        )
+    typical = {"t_air": 10.0, "pressure": 100_000.0, "vapour_pressure": 1_000.0, "lw_down": 300.0}
+    return TileProblem(
+        tile=planned_tiles(config, region)[0],
+        region=region,
+        dates=dates,
+        rows=np.zeros(1, np.int64),
+        cols=np.zeros(1, np.int64),
+        pfts=np.zeros((1, max_tiles), np.int32),
+        fractions=np.full((1, max_tiles), 1.0 / max_tiles),
+        elevation=np.zeros(1),
+        w_max=np.full(1, 100.0),
+        native={k: np.full((n_days * 24, 1, 1), typical.get(k, 1.0)) for k in FORCING_KEYS},
+        src_index=np.zeros((1, 4), np.int64),
+        weight=np.full((1, 4), 0.25),
+        dz=np.zeros(1),
+        streams=tables,
+        spinup_days=max(1, 365 * int(period.get("spinup_years", 1))),
+    )
