@@ -3,13 +3,13 @@
 Every tile job of a run calls the same programs: fixed padded batches of ``pixels_per_batch`` pixels, the
 ``assimilation.max_tiles`` PFT slots, observation slots that depend on the window only
 (:func:`~tccas.pipeline.problem.padded_length`). Without this step the first tile job builds a program (the
-demo solver: ≈ 2 min of trace and XLA compilation) while every other job of the run that needs it waits on
-the exported-program lock with its cores allocated and idle — on a SLURM cluster, whole nodes. This step
-builds them in one single-threaded job from a template batch of the right shapes
-(:func:`~tccas.pipeline.problem.template_problem`; values do not matter) that can run beside the ingest and
-regrid jobs; the tile jobs then load the exported program and take the executable from the persistent
-compilation cache (seconds). A tile whose shapes differ (more than one observation per day in a stream)
-still compiles its own program, as before.
+demo solver: 2–5 min of trace and XLA compilation on the 2-core VMs measured) while every other job of the
+run that needs it waits on the exported-program lock with its cores allocated and idle — on a SLURM
+cluster, whole nodes. This step builds them in one single-threaded job from a template batch of the right
+shapes (:func:`~tccas.pipeline.problem.template_problem`; values do not matter) that can run beside the
+ingest and regrid jobs; the tile jobs then load the exported program and take the executable from the
+persistent compilation cache (seconds). A tile whose shapes differ (more than one observation per day in a
+stream) still compiles its own program, as before.
 
 Programs:
 
@@ -28,8 +28,6 @@ from typing import Any
 import numpy as np
 
 log = logging.getLogger(__name__)
-
-PROGRAMS = ("solver", "scenario")
 
 
 def _solver(config: Mapping[str, Any], template) -> dict[str, Any]:
@@ -65,6 +63,10 @@ def _scenario(config: Mapping[str, Any], template) -> dict[str, Any]:
     return {"pixels_per_batch": size, "settings": repr(settings)}
 
 
+_BUILDERS = {"solver": _solver, "scenario": _scenario}
+PROGRAMS = tuple(_BUILDERS)
+
+
 def precompile(config: Mapping[str, Any], program: str, sentinel: str | Path) -> Path:
     """Build ``program`` (one of :data:`PROGRAMS`) for the run's batch shapes into the exported-program store
     and the persistent compilation cache of this user, with the workers' XLA flags
@@ -80,8 +82,7 @@ def precompile(config: Mapping[str, Any], program: str, sentinel: str | Path) ->
     env = use_worker_environment()
     caches = {k: env[k] for k in ("JAX_COMPILATION_CACHE_DIR", "TCCAS_PROGRAM_CACHE", "XLA_FLAGS")}
     template = template_problem(dict(config))
-    build = {"solver": _solver, "scenario": _scenario}[program]
-    record = build(config, template)
+    record = _BUILDERS[program](config, template)
     seconds = time.perf_counter() - t0
     log.info("%s: built or loaded in %.1f s (store %s)", program, seconds, caches["TCCAS_PROGRAM_CACHE"])
     return write_json(sentinel, {"program": program, **record, **caches, "seconds": round(seconds, 3)})

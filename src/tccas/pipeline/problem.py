@@ -208,6 +208,26 @@ def _stream_table(
     return StreamTable(th, out["value"], out["sigma"], out["mask"], keys)
 
 
+def _window(period: dict) -> tuple[np.datetime64, np.datetime64, np.ndarray, int]:
+    """Start, end, dates (inclusive) and spin-up days of the config's ``period`` (module docstring: one
+    spin-up day even with ``spinup_years: 0``)."""
+    start, end = np.datetime64(period["start"], "D"), np.datetime64(period["end"], "D")
+    return start, end, np.arange(start, end + 1), max(1, 365 * int(period.get("spinup_years", 1)))
+
+
+def _masked_table(n_pixels: int, n_days: int, enabled: bool) -> StreamTable:
+    """A stream without observations: :func:`padded_length` slots per pixel, all masked (keys −1)."""
+    n_max = padded_length(0, n_days, enabled)
+    shape = (n_pixels, n_max)
+    return StreamTable(
+        t_hour=np.zeros(shape, np.int32),
+        value=np.zeros(shape),
+        sigma_obs=np.zeros(shape),
+        mask=np.zeros(shape),
+        obs_key=np.full(shape, -1, np.int64),
+    )
+
+
 def padded_length(count_max: int, n_days: int, enabled: bool) -> int:
     """Observation slots per pixel of an enabled stream: a whole number of slots per window day,
     ``n_days · ceil(count_max / n_days)`` (at least one per day); 1 for a disabled stream.
@@ -239,9 +259,7 @@ def assemble_tile_problem(
     """:class:`TileProblem` from in-memory store Datasets; absent observation stores give all-masked streams
     (used by the demo-data truth run, which has no observations yet)."""
     lc, fo = stores["landcover"], stores["forcing"]
-    period = config["period"]
-    start, end = np.datetime64(period["start"], "D"), np.datetime64(period["end"], "D")
-    dates = np.arange(start, end + 1)
+    start, end, dates, spinup_days = _window(config["period"])
     n_days = dates.size
     max_tiles = int(config.get("assimilation", {}).get("max_tiles", 2))
 
@@ -263,13 +281,6 @@ def assemble_tile_problem(
 
     streams_cfg = config.get("streams", {})
     pass_id = 0 if streams_cfg.get("vod", {}).get("pass", "ascending") == "ascending" else 1
-    empty = {
-        "fp_key": np.zeros(0, np.int64),
-        "ix": np.zeros(0, np.int64),
-        "iy": np.zeros(0, np.int64),
-        "fp_obs": np.zeros(0, np.int64),
-    }
-    none = (np.zeros(0, "datetime64[ns]"), np.zeros(0), np.zeros(0), np.zeros(0, np.int64))
     tables: dict[str, StreamTable] = {}
 
     def members_of(ds):
@@ -280,22 +291,16 @@ def assemble_tile_problem(
             "fp_obs": ds["fp_key"].values,
         }
 
+    def enabled(stream):
+        return streams_cfg.get(stream, {}).get("enabled", True)
+
     def table(stream, cols4, members):
-        return _stream_table(
-            *cols4,
-            members,
-            tile,
-            pixel_index,
-            rows.size,
-            start,
-            n_days,
-            streams_cfg.get(stream, {}).get("enabled", True),
-        )
+        return _stream_table(*cols4, members, tile, pixel_index, rows.size, start, n_days, enabled(stream))
 
     for stream in ("fapar", "sif"):
         ds = stores.get(stream)
         if ds is None:
-            tables[stream] = table(stream, none, empty)
+            tables[stream] = _masked_table(rows.size, n_days, enabled(stream))
             continue
         tables[stream] = table(
             stream,
@@ -305,7 +310,7 @@ def assemble_tile_problem(
     sm = stores.get("smos")
     for stream, var in (("vod", "vod"), ("sm", "sm")):
         if sm is None:
-            tables[stream] = table(stream, none, empty)
+            tables[stream] = _masked_table(rows.size, n_days, enabled(stream))
             continue
         on_pass = (sm["obs_key"].values // 1_000_000) % 10 == pass_id
         qc = sm[f"qc_{var}"].values & on_pass
@@ -315,7 +320,6 @@ def assemble_tile_problem(
             (sm["time"].values, value, sm[f"{var}_sigma"].values, sm["obs_key"].values),
             members_of(sm),
         )
-    spin_years = int(period.get("spinup_years", 1))
     return TileProblem(
         tile=tile,
         region=region,
@@ -331,7 +335,7 @@ def assemble_tile_problem(
         weight=fo["weight"].values[rows, cols],
         dz=fo["dz"].values[rows, cols],
         streams=tables,
-        spinup_days=max(1, 365 * spin_years),
+        spinup_days=spinup_days,
     )
 
 
@@ -340,28 +344,17 @@ def template_problem(config: dict) -> TileProblem:
     batched programs before any data exist (:mod:`tccas.pipeline.precompile`).
 
     Its batches have the structure, shapes and dtypes of every tile's batches (window and spin-up days from
-    ``period``, ``assimilation.max_tiles`` PFT slots, :func:`padded_length` observation slots for at most one
-    observation per day); the values only need to be finite.
+    ``period``, ``assimilation.max_tiles`` PFT slots, the all-masked observation slots of a stream without
+    data, :func:`padded_length`: one per window day); the values only need to be finite.
     """
     from tccas.config import planned_tiles
 
-    period = config["period"]
-    start, end = np.datetime64(period["start"], "D"), np.datetime64(period["end"], "D")
-    dates = np.arange(start, end + 1)
+    _, _, dates, spinup_days = _window(config["period"])
     n_days = dates.size
     max_tiles = int(config["assimilation"]["max_tiles"])
     region = next(iter(config["regions"]))
     streams_cfg = config.get("streams", {})
-    tables = {}
-    for stream in STREAMS:
-        n_max = padded_length(n_days, n_days, streams_cfg.get(stream, {}).get("enabled", True))
-        tables[stream] = StreamTable(
-            t_hour=np.zeros((1, n_max), np.int32),
-            value=np.zeros((1, n_max)),
-            sigma_obs=np.ones((1, n_max)),
-            mask=np.zeros((1, n_max)),
-            obs_key=np.full((1, n_max), -1, np.int64),
-        )
+    tables = {s: _masked_table(1, n_days, streams_cfg.get(s, {}).get("enabled", True)) for s in STREAMS}
     typical = {"t_air": 10.0, "pressure": 100_000.0, "vapour_pressure": 1_000.0, "lw_down": 300.0}
     return TileProblem(
         tile=planned_tiles(config, region)[0],
@@ -378,5 +371,5 @@ def template_problem(config: dict) -> TileProblem:
         weight=np.full((1, 4), 0.25),
         dz=np.zeros(1),
         streams=tables,
-        spinup_days=max(1, 365 * int(period.get("spinup_years", 1))),
+        spinup_days=spinup_days,
     )
