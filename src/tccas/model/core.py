@@ -23,6 +23,7 @@ import numpy as np
 
 from tccas.model import constants as c
 from tccas.model import dalec, energy, hydrology, met, photosynthesis, radiation, respiration
+from tccas.model.adjoint import cotangent_barrier
 from tccas.model.forcing import Forcing, Site
 from tccas.model.nscale import nitrogen_scaling
 from tccas.model.options import ModelOptions
@@ -189,7 +190,10 @@ def _fast(lai, m: MetDay, dc: _DayConst, snow_albedo, tp, gp, tr, options):
     dfl, fapar = radiation.two_stream_layers(lai_b, fc, m.mu, m.f_dir, rho_surf, gp.omega)
     apar = radiation.layer_apar(dfl, m.par, lai_b)
     n_l = nitrogen_scaling(lai_b, jnp.broadcast_to(m.mu_noon, m.mu.shape), tr.nscale, gp)
-    p1 = photosynthesis.pass1(apar, m.t_air, m.co2, m.pressure, m.i_tot, n_l, tp, gp, tr.c4)
+    # cotangent barriers (model/adjoint.py) on the pass-1 outputs and, below, the water-control outputs
+    p1 = cotangent_barrier(
+        photosynthesis.pass1(apar, m.t_air, m.co2, m.pressure, m.i_tot, n_l, tp, gp, tr.c4)
+    )
     g_c0 = respiration.canopy_sum(p1.g_s0, lai_b)
     a_v, a_s, albedo, t_lv = radiation.broadband(fapar, rho_surf, lai_b, fc, gp)
     r_nc, r_ns, g_soil = energy.net_radiation(m.l_net, m.sw_down, a_v, a_s, t_lv, gp)
@@ -198,6 +202,7 @@ def _fast(lai, m: MetDay, dc: _DayConst, snow_albedo, tp, gp, tr, options):
     cw = energy.canopy_water(
         r_nc, r_ns, g_soil, g_c0, g_a, m.t_air, m.vpd, m.s, m.gamma, m.lam, m.rho_a, e_sup
     )
+    cw = cotangent_barrier(cw)
     g_s = p1.g_s0 * cw.beta
     p2 = photosynthesis.pass2(apar, cw.t_c, m.co2, m.pressure, m.i_tot, g_s, n_l, tp, gp, tr.c4)
     cold = photosynthesis.cold_inhibition(cw.t_c)

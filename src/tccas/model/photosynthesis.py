@@ -13,6 +13,7 @@ from typing import NamedTuple
 import jax.numpy as jnp
 
 from tccas.model import constants as c
+from tccas.model.adjoint import cotangent_barrier
 from tccas.model.smooth import maxx, safe_pos, smin
 
 
@@ -103,10 +104,10 @@ def pass1(q_l, t, ca, pressure, i_tot, n_l, tp, gp, c4):
 
     g_s0 = 1.6 (A − R_d) R T_K / (p (C_a − Ci)) floored smoothly at g_min (``maxx`` width 10 g_min).
     """
-    cap = capacities(t, n_l, i_tot, tp, gp, c4)
+    cap = cotangent_barrier(capacities(t, n_l, i_tot, tp, gp, c4))
     fci = c4 * gp.fci_c4 + (1.0 - c4) * gp.fci_c3
     ci = fci * ca
-    j = electron_transport(q_l, cap, gp)
+    j = cotangent_barrier(electron_transport(q_l, cap, gp))
     je_c3 = j * (ci - cap.gam) / (4.0 * (ci + 2.0 * cap.gam))
     jc_c3 = cap.vm * (ci - cap.gam) / (ci + cap.k2)
     je_c4 = c4_light_rate(q_l, cap, gp)
@@ -142,10 +143,10 @@ def pass2(q_l, t, ca, pressure, i_tot, g_s, n_l, tp, gp, c4):
     Ci = C_a − max(A − R_d, 0)/max(G, 1e-6) (both maxima smooth). Actual electron transport (SIF, obs_da
     §3.2): J_a = A (4 Ci + 8 Γ*)/(Ci − Γ*) with Γ* = 0 for C4 (4 e- per CO2) [D].
     """
-    cap = capacities(t, n_l, i_tot, tp, gp, c4)
+    cap = cotangent_barrier(capacities(t, n_l, i_tot, tp, gp, c4))
     tk = t + c.T_MELT
     g = g_s * pressure / (1.6 * c.R_GAS * tk) * 1e6
-    j = electron_transport(q_l, cap, gp)
+    j = cotangent_barrier(electron_transport(q_l, cap, gp))
     b_e = cap.rd + 0.25 * j + g * (ca + 2.0 * cap.gam)
     je_c3 = _small_root(b_e, 0.25 * j * (g * (ca - cap.gam) + cap.rd))
     b_c = cap.rd + cap.vm + g * (ca + cap.k2)
