@@ -44,6 +44,16 @@ def test_scalar_leaves_pass_and_tangent_path_holds_a_dot():
     assert jax.jvp(cotangent_barrier, (s,), (jnp.asarray(0.75),)) == (2.5, 0.75)
 
 
+def test_integer_leaves_pass():
+    """An integer leaf in the pytree (float0 tangent) does not break differentiation."""
+
+    def f(x):
+        y = cotangent_barrier({"a": 2.0 * x, "i": jnp.arange(3)})
+        return jnp.sum(y["a"] * x) + jnp.sum(y["i"])
+
+    np.testing.assert_array_equal(jax.grad(f)(jnp.arange(3.0)), 4.0 * jnp.arange(3.0))
+
+
 def test_photosynthesis_gradient_matches_unfenced(monkeypatch):
     """pass1 → pass2 gradients w.r.t. light, temperature and V_m25 equal those without the barrier."""
     tp = M.default_tile_params(9)

@@ -24,8 +24,9 @@ import jax.numpy as jnp
 
 
 def _identity_contraction(t):
-    """t @ I over the last axis; 0-d leaves (hourly DALEC step's scalar hours) pass unchanged."""
-    if jnp.ndim(t) == 0:
+    """t @ I over the last axis. 0-d leaves (hourly DALEC step's scalar hours) and the ``float0`` tangents
+    of integer leaves (nothing to differentiate) pass unchanged."""
+    if jnp.ndim(t) == 0 or t.dtype == jax.dtypes.float0:
         return t
     return jnp.einsum("...j,jk->...k", t, jnp.eye(t.shape[-1], dtype=t.dtype))
 
