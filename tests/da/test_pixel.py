@@ -166,3 +166,25 @@ def test_target_uncertainty_reduction_in_unit_interval(batch_result):
 def test_prior_jacobian_setting_is_validated():
     with pytest.raises(ValueError, match="prior_jacobian"):
         AssimilationSettings(prior_jacobian="both")
+
+
+@pytest.mark.parametrize(("n", "chunk"), [(50, 16), (48, 16), (5, 16), (7, 1), (1, 3), (10, 4)])
+def test_map_unit_tangents_columns_in_one_traced_body(n, chunk):
+    """Columns of a linear map by unit tangents, in equal padded chunks: exact values, padding dropped, and
+    the mapped function traced once (a lax.map remainder would trace a second copy of the model)."""
+    import jax.numpy as jnp
+
+    from tccas.da.pixel import map_unit_tangents
+
+    a = np.random.default_rng(n).normal(size=(3, n))
+    traces = []
+
+    def fn(v):
+        traces.append(v.shape)
+        return jnp.asarray(a) @ v, jnp.sum(v)
+
+    cols, sums = map_unit_tangents(fn, n, chunk)
+    assert cols.shape == (n, 3) and sums.shape == (n,)
+    np.testing.assert_array_equal(np.asarray(cols), a.T)
+    np.testing.assert_array_equal(np.asarray(sums), np.ones(n))
+    assert len(traces) == 1

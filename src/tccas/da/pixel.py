@@ -219,16 +219,30 @@ def _linearise(u, problem, layout, pr, settings, data):
         tgt = jnp.stack([ev.targets[t] for t in cost.TARGETS])
         return res, tgt, ev
 
-    n = u.shape[0]
-
     def push(v):
         primal, (d_res, d_tgt, _) = jax.jvp(f, (u,), (v,))
         return primal, d_res, d_tgt
 
-    # the primal is recomputed with every tangent (no separate forward trace); keep the first copy
-    primal, g_res, a_tgt = jax.lax.map(push, jnp.eye(n), batch_size=min(settings.jacobian_chunk, n))
+    # the primal is recomputed with every chunk of tangents (no separate forward trace); keep the first copy
+    primal, g_res, a_tgt = map_unit_tangents(push, u.shape[0], settings.jacobian_chunk)
     res, tgt, ev = jax.tree_util.tree_map(lambda a: a[0], primal)
     return res, tgt, ev, g_res.T, a_tgt.T
+
+
+def map_unit_tangents(fn, n: int, chunk: int):
+    """``fn(e_i)`` for the n unit vectors of ℝⁿ, stacked on a leading axis of length n (the columns of a
+    Jacobian by tangent-linear runs, obs_da_spec §6.6–6.7), evaluated in equal chunks of at most ``chunk``
+    tangents (``jax.lax.map`` with ``batch_size``).
+
+    The basis is padded with zero rows to k·b rows, k = ⌈n/chunk⌉ chunks of b = ⌈n/k⌉ tangents, and the
+    padding results are dropped: a chunk size that does not divide n would make ``lax.map`` compile the
+    remainder as a second copy of the tangent-linear model (n = 50, chunk 16: 3 × 16 + 2), which lengthens
+    the compilation and the executable load of every worker. At most k − 1 zero tangents are computed.
+    """
+    k = -(-n // max(1, min(chunk, n)))
+    b = -(-n // k)
+    out = jax.lax.map(fn, jnp.eye(k * b, n), batch_size=b)
+    return jax.tree_util.tree_map(lambda a: a[:n], out)
 
 
 def assimilate_pixel(problem: PixelProblem, settings: AssimilationSettings) -> dict[str, jax.Array]:
@@ -287,10 +301,8 @@ def assimilate_pixel(problem: PixelProblem, settings: AssimilationSettings) -> d
     h_gn = posterior.gauss_newton_hessian(g1)
     if settings.posterior == "hessian":
         grad_j = jax.grad(j)
-        h_full = jax.lax.map(
-            lambda v: jax.jvp(grad_j, (u_hat,), (v,))[1],
-            jnp.eye(u0.shape[0]),
-            batch_size=min(settings.jacobian_chunk, u0.shape[0]),
+        h_full = map_unit_tangents(
+            lambda v: jax.jvp(grad_j, (u_hat,), (v,))[1], u0.shape[0], settings.jacobian_chunk
         )
         h, _ = posterior.choose_hessian(h_full, h_gn)
     else:
