@@ -113,7 +113,8 @@ def time_assimilation(workdir: Path, config: Path, region: str, tile: str, worke
         str(workers),
     ]
     t0 = time.perf_counter()
-    subprocess.run(cmd, cwd=workdir, env=_env(), check=True, capture_output=True)
+    with out.with_suffix(".log").open("w") as log:  # the tile log: where the fixed part and batches went
+        subprocess.run(cmd, cwd=workdir, env=_env(), check=True, stdout=log, stderr=subprocess.STDOUT)
     return time.perf_counter() - t0
 
 
