@@ -12,8 +12,8 @@ assimilate_tile; write = init_store + write_tile + finalize_store + quicklook + 
 scenario = intervention + precompile of the scenario program. Jobs of different stages may
 overlap on the 2 cores, so the stage sum exceeds the end-to-end wall time; the non-assimilation share is
 computed from the stage sums. The speed-up re-runs ``tccas assimilate-tile`` on one demo tile with
-``--workers 1`` and ``--workers 2`` (warm JAX compilation cache from the demo run, so both measure cluster
-start + solve).
+``--workers 1`` and ``--workers 2``, ``--repeat`` times each in the order 1, 2, 2, 1, … (best of each;
+warm JAX compilation cache from the demo run, so all measure cluster start + solve).
 """
 
 from __future__ import annotations
@@ -95,8 +95,10 @@ def non_assimilation_share(stages: dict[str, float], without: tuple[str, ...] = 
     return 1.0 - sum(stages[k] for k in ASSIMILATION) / total if total else float("nan")
 
 
-def time_assimilation(workdir: Path, config: Path, region: str, tile: str, workers: int) -> float:
-    out = workdir / "bench" / f"{tile}-w{workers}.zarr"
+def time_assimilation(
+    workdir: Path, config: Path, region: str, tile: str, workers: int, run: int = 0
+) -> float:
+    out = workdir / "bench" / f"{tile}-w{workers}-{run}.zarr"
     shutil.rmtree(out, ignore_errors=True)
     cmd = [
         str(Path(sys.executable).with_name("tccas")),
@@ -125,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--region", default="iberia", help="region whose first tile is used for the speed-up")
     parser.add_argument("--reuse", action="store_true", help="keep an existing run in --workdir")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each worker count for the speed-up")
     args = parser.parse_args(argv)
     config = args.config.resolve()
     workdir = args.workdir.resolve()
@@ -139,8 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     from tccas.config import load_config, planned_tiles
 
     tile = planned_tiles(load_config(config), args.region)[0].name
-    t1 = time_assimilation(workdir, config, args.region, tile, 1)
-    t2 = time_assimilation(workdir, config, args.region, tile, 2)
+    times: dict[int, list[float]] = {1: [], 2: []}
+    for r in range(args.repeat):  # 1, 2, 2, 1, …: slow drifts of a shared VM hit both alike
+        for workers in (1, 2) if r % 2 == 0 else (2, 1):
+            times[workers].append(time_assimilation(workdir, config, args.region, tile, workers, r))
+    t1, t2 = min(times[1]), min(times[2])
 
     print(f"| quantity | value |\n|---|---|\n| end-to-end wall (`--cores {args.cores}`) | {wall:.0f} s |")
     for stage, seconds in stages.items():
@@ -148,9 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| non-assimilation share, every stage | {100 * non_assimilation_share(stages):.1f} % |")
     share = non_assimilation_share(stages, without=("scenario",))
     print(f"| non-assimilation share without the scenario | {100 * share:.1f} % |")
-    print(f"| assimilate-tile {args.region}/{tile}, 1 worker | {t1:.1f} s |")
-    print(f"| assimilate-tile {args.region}/{tile}, 2 workers | {t2:.1f} s |")
-    print(f"| speed-up 1 → 2 workers | {t1 / t2:.2f} × |")
+    for workers, label in ((1, "1 worker"), (2, "2 workers")):
+        runs = ", ".join(f"{t:.1f}" for t in times[workers])
+        best = min(times[workers])
+        print(f"| assimilate-tile {args.region}/{tile}, {label} (runs: {runs} s) | best {best:.1f} s |")
+    print(f"| speed-up 1 → 2 workers (best against best) | {t1 / t2:.2f} × |")
     return 0
 
 
