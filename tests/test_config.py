@@ -42,6 +42,10 @@ def test_defaults_are_filled():
         ({"period": {"start": "2018-05-01", "end": "2018-01-01"}}, r"period\.end .* before"),
         ({"regions": {"iberia": {"points": [[26.6, 67.3]]}}}, r"outside the iberia box"),
         ({"assimilation": {"posterior": "laplace"}}, r"assimilation\.posterior: 'laplace' is not one of"),
+        (
+            {"assimilation": {"pixels_per_batch": 25, "solver_slots": 10}},
+            r"solver_slots 10 does not divide assimilation\.pixels_per_batch 25",
+        ),
     ],
 )
 def test_bad_configs_are_rejected_with_readable_messages(config, pattern):

@@ -96,7 +96,7 @@ def validate_config(config: dict, source: str = "config") -> dict:
 
 
 def check_consistency(config: dict, source: str = "config") -> None:
-    """Cross-field rules: window order, points inside their region."""
+    """Cross-field rules: window order, points inside their region, solver slots dividing the batch."""
     period = config["period"]
     try:
         start = dt.date.fromisoformat(period["start"])
@@ -105,6 +105,13 @@ def check_consistency(config: dict, source: str = "config") -> None:
         raise ConfigError(f"{source}: period: {err}") from None
     if end < start:
         raise ConfigError(f"{source}: period.end {end} is before period.start {start}")
+    da = config.get("assimilation", {})
+    slots, batch = da.get("solver_slots"), da.get("pixels_per_batch")
+    if slots is not None and batch is not None and batch % slots:
+        raise ConfigError(
+            f"{source}: assimilation.solver_slots {slots} does not divide "
+            f"assimilation.pixels_per_batch {batch}"
+        )
     for name, region_cfg in config["regions"].items():
         region = get_region(name)
         for lon, lat in region_cfg.get("points", []):

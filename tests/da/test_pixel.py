@@ -188,3 +188,23 @@ def test_map_unit_tangents_columns_in_one_traced_body(n, chunk):
     np.testing.assert_array_equal(np.asarray(cols), a.T)
     np.testing.assert_array_equal(np.asarray(sums), np.ones(n))
     assert len(traces) == 1
+
+
+def test_refilled_solver_slots_match_the_vmapped_solver(batch_result):
+    """Two solver slots refilled from the batch of 8 (tccas.pipeline.assimilate.assimilate_refilled) give
+    every pixel the result of the vmapped assimilate_pixel: same evaluations, statuses and posterior."""
+    import jax
+
+    from tccas.pipeline.assimilate import assimilate_refilled
+
+    members, out = batch_result
+    refilled = jax.jit(lambda b: assimilate_refilled(b, SETTINGS, 2))(stack(members))
+    refilled = {k: np.asarray(v) for k, v in refilled.items()}
+    assert set(refilled) == set(out)
+    for key in ("status", "n_iter", "n_eval"):
+        np.testing.assert_array_equal(refilled[key], out[key], err_msg=key)
+    assert len(set(out["n_eval"][out["status"] < NO_OBS].tolist())) > 1  # the slots did refill unevenly
+    for key in ("x_post", "x_sd_post", "cost_post", "nee_total_sd", "series_sif743"):
+        np.testing.assert_allclose(refilled[key], out[key], rtol=1e-9, atol=1e-12, err_msg=key)
+    with pytest.raises(ValueError, match="solver slots of 3"):
+        assimilate_refilled(stack(members), SETTINGS, 3)

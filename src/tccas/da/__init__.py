@@ -1,6 +1,7 @@
 """Per-pixel variational data assimilation (obs_da_spec §6–7): control registry, cost, batched bounded
 L-BFGS-B, posterior covariance, propagation to targets and TCCAS-style diagnostics. Pure JAX for one pixel;
-the pipeline vmaps :func:`assimilate_pixel` over padded batches."""
+the pipeline vmaps :func:`assimilate_pixel` (or its parts :func:`solver_start`, :func:`solver_step` and
+:func:`assimilate_finish`) over padded batches."""
 
 from tccas import _jax  # noqa: F401
 from tccas.da import controls, cost, diagnostics, lbfgsb, posterior, propagate
@@ -9,10 +10,13 @@ from tccas.da.pixel import (
     AssimilationSettings,
     ObsStream,
     PixelProblem,
+    assimilate_finish,
     assimilate_pixel,
     control_names,
     layout_for,
     prior_equivalents,
+    solver_start,
+    solver_step,
 )
 
 __all__ = [
@@ -25,6 +29,7 @@ __all__ = [
     "AssimilationSettings",
     "ObsStream",
     "PixelProblem",
+    "assimilate_finish",
     "assimilate_pixel",
     "control_names",
     "controls",
@@ -35,4 +40,6 @@ __all__ = [
     "posterior",
     "prior_equivalents",
     "propagate",
+    "solver_start",
+    "solver_step",
 ]

@@ -19,10 +19,12 @@ TCCAS minimises with L-BFGS-B (Byrd, Lu, Nocedal & Zhu 1995), memory M = 10, box
 - stopping (§6.5): projected-gradient ∞-norm ``‖P(x − g) − x‖∞ < tol_pg``, or relative decrease
   ``(f_k − f_{k+1}) ≤ ftol · max(|f_k|, |f_{k+1}|, 1)`` (scipy's ``factr`` test), or ``max_iter``.
 
-The whole loop is a single ``lax.while_loop`` whose body evaluates the objective exactly once (the trial
-point), so a vmapped batch traces the model once, pixels that have stopped keep their state (the
-while-loop batching rule selects per element) and no exception is ever raised: problems are reported in
-``status``.
+The whole loop is a single ``lax.while_loop`` whose body (:func:`step`) evaluates the objective exactly once
+(the trial point), so a vmapped batch traces the model once, pixels that have stopped keep their state (the
+while-loop batching rule selects per element, and :func:`step` returns a stopped state unchanged) and no
+exception is ever raised: problems are reported in ``status``. :func:`start`, :func:`step` and
+:func:`result` are exposed so that a batch driver can step solver slots itself and give a stopped slot a
+new pixel (``tccas.pipeline.assimilate.assimilate_refilled``).
 """
 
 from __future__ import annotations
@@ -142,32 +144,12 @@ def _unit_step(d, max_step):
     return jnp.asarray(1.0) if max_step is None else _first_step(d, max_step)
 
 
-def minimize(
-    fun_vg,
-    x0,
-    lower,
-    upper,
-    max_iter=20,
-    memory=10,
-    tol_pg=1e-4,
-    ftol=1e-10,
-    max_ls=20,
-    skip=False,
-    max_step=None,
-):
-    """Minimise ``f`` over the box ``[lower, upper]`` from ``x0`` (projected into the box).
-
-    ``fun_vg(x) -> (f, g)`` must be pure JAX. ``max_iter``, ``memory``, ``max_ls`` are static;
-    ``max_step`` (static float or ``None``) caps ``‖α d‖∞`` of the first trial of every iteration (units of
-    ``x``); ``skip`` (traced bool allowed) evaluates ``f`` once at the projected start and stops (used for
-    pixels without observations and batch padding; the caller sets their status). Returns
-    :class:`LBFGSBResult`; the status is ``CONVERGED``, ``MAX_ITER`` or ``LINE_SEARCH_FAILURE`` (also when
-    ``f`` is not finite at the start).
-    """
+def start(x0, lower, upper, max_iter=20, memory=10) -> _State:
+    """Solver state before the first evaluation (``x0`` projected into the box); see :func:`minimize`."""
     x0 = jnp.clip(jnp.asarray(x0, dtype=jnp.float64), lower, upper)
     n = x0.shape[0]
     nan_hist = jnp.full((max_iter + 1,), jnp.nan)
-    state = _State(
+    return _State(
         x=x0,
         f=jnp.asarray(jnp.inf),
         g=jnp.zeros(n),
@@ -188,91 +170,106 @@ def minimize(
         f_hist=nan_hist,
         pg_hist=nan_hist,
     )
+
+
+class Options(NamedTuple):
+    """Static settings of the minimiser (see :func:`minimize`)."""
+
+    max_iter: int = 20
+    memory: int = 10
+    tol_pg: float = 1e-4
+    ftol: float = 1e-10
+    max_ls: int = 20
+    max_step: float | None = None
+
+
+def step(fun_vg, st: _State, lower, upper, options: Options = Options(), skip=False) -> _State:
+    """One evaluation of the objective at the trial point and the state that follows (see :func:`minimize`
+    for the arguments). A state with ``done`` set is returned unchanged, so a caller may step a batch of
+    pixels, some of which have stopped."""
+    max_iter, memory, tol_pg, ftol, max_ls, max_step = options
     skip = jnp.asarray(skip)
+    ft, gt = fun_vg(st.xt)
+    ok = jnp.isfinite(ft) & jnp.all(jnp.isfinite(gt))
+    init = ~st.initialised
+    armijo = ok & (ft <= st.f + _C1 * jnp.dot(st.g, st.xt - st.x))
+    accept = jnp.where(init, ok, armijo)
 
-    def body(st: _State) -> _State:
-        ft, gt = fun_vg(st.xt)
-        ok = jnp.isfinite(ft) & jnp.all(jnp.isfinite(gt))
-        init = ~st.initialised
-        armijo = ok & (ft <= st.f + _C1 * jnp.dot(st.g, st.xt - st.x))
-        accept = jnp.where(init, ok, armijo)
+    # --- accepted point: memory update, convergence tests, new direction
+    s = st.xt - st.x
+    yv = gt - st.g
+    push = accept & ~init & (jnp.dot(s, yv) > _CURV_EPS * jnp.dot(yv, yv))
+    s_mem = jnp.where(push, st.s_mem.at[st.head].set(s), st.s_mem)
+    y_mem = jnp.where(push, st.y_mem.at[st.head].set(yv), st.y_mem)
+    head = jnp.where(push, (st.head + 1) % memory, st.head)
+    count = jnp.where(push, jnp.minimum(st.count + 1, memory), st.count)
+    n_iter = st.n_iter + (accept & ~init).astype(jnp.int32)
+    pg = projected_gradient_norm(st.xt, gt, lower, upper)
+    small_decrease = ~init & (st.f - ft <= ftol * jnp.maximum(jnp.maximum(jnp.abs(st.f), jnp.abs(ft)), 1.0))
+    conv = accept & ((pg < tol_pg) | small_decrease)
+    capped = accept & ~conv & (n_iter >= max_iter)
+    hist_idx = jnp.minimum(n_iter, max_iter)
+    f_hist = jnp.where(accept, st.f_hist.at[hist_idx].set(ft), st.f_hist)
+    pg_hist = jnp.where(accept, st.pg_hist.at[hist_idx].set(pg), st.pg_hist)
+    free_new = _free_mask(st.xt, gt, lower, upper)
+    d_new, _ = _direction(gt, free_new, s_mem, y_mem, head, count)
+    alpha_new = jnp.where(count > 0, _unit_step(d_new, max_step), _first_step(d_new))
 
-        # --- accepted point: memory update, convergence tests, new direction
-        s = st.xt - st.x
-        yv = gt - st.g
-        push = accept & ~init & (jnp.dot(s, yv) > _CURV_EPS * jnp.dot(yv, yv))
-        s_mem = jnp.where(push, st.s_mem.at[st.head].set(s), st.s_mem)
-        y_mem = jnp.where(push, st.y_mem.at[st.head].set(yv), st.y_mem)
-        head = jnp.where(push, (st.head + 1) % memory, st.head)
-        count = jnp.where(push, jnp.minimum(st.count + 1, memory), st.count)
-        n_iter = st.n_iter + (accept & ~init).astype(jnp.int32)
-        pg = projected_gradient_norm(st.xt, gt, lower, upper)
-        small_decrease = ~init & (
-            st.f - ft <= ftol * jnp.maximum(jnp.maximum(jnp.abs(st.f), jnp.abs(ft)), 1.0)
-        )
-        conv = accept & ((pg < tol_pg) | small_decrease)
-        capped = accept & ~conv & (n_iter >= max_iter)
-        hist_idx = jnp.minimum(n_iter, max_iter)
-        f_hist = jnp.where(accept, st.f_hist.at[hist_idx].set(ft), st.f_hist)
-        pg_hist = jnp.where(accept, st.pg_hist.at[hist_idx].set(pg), st.pg_hist)
-        free_new = _free_mask(st.xt, gt, lower, upper)
-        d_new, _ = _direction(gt, free_new, s_mem, y_mem, head, count)
-        alpha_new = jnp.where(count > 0, _unit_step(d_new, max_step), _first_step(d_new))
+    # --- rejected point: backtrack, restart once, or fail
+    slope = jnp.dot(st.g, st.xt - st.x) / st.alpha
+    denom = 2.0 * (ft - st.f - slope * st.alpha)
+    quad = -slope * st.alpha**2 / jnp.where(denom > 0, denom, 1.0)
+    alpha_bt = jnp.where(ok & (denom > 0), jnp.clip(quad, 0.1 * st.alpha, 0.5 * st.alpha), 0.25 * st.alpha)
+    n_ls = st.n_ls + 1
+    exhausted = (~accept) & ~init & (n_ls >= max_ls)
+    can_restart = exhausted & ~st.restarted & (st.count > 0)
+    free_cur = _free_mask(st.x, st.g, lower, upper)
+    d_sd = -st.g * free_cur
+    failed = (exhausted & ~can_restart) | (init & ~ok)
 
-        # --- rejected point: backtrack, restart once, or fail
-        slope = jnp.dot(st.g, st.xt - st.x) / st.alpha
-        denom = 2.0 * (ft - st.f - slope * st.alpha)
-        quad = -slope * st.alpha**2 / jnp.where(denom > 0, denom, 1.0)
-        alpha_bt = jnp.where(
-            ok & (denom > 0), jnp.clip(quad, 0.1 * st.alpha, 0.5 * st.alpha), 0.25 * st.alpha
-        )
-        n_ls = st.n_ls + 1
-        exhausted = (~accept) & ~init & (n_ls >= max_ls)
-        can_restart = exhausted & ~st.restarted & (st.count > 0)
-        free_cur = _free_mask(st.x, st.g, lower, upper)
-        d_sd = -st.g * free_cur
-        failed = (exhausted & ~can_restart) | (init & ~ok)
+    # --- assemble
+    x = jnp.where(accept, st.xt, st.x)
+    f = jnp.where(accept, ft, st.f)
+    g = jnp.where(accept, gt, st.g)
+    d = jnp.where(accept, d_new, jnp.where(can_restart, d_sd, st.d))
+    alpha = jnp.where(accept, alpha_new, jnp.where(can_restart, _first_step(d_sd), alpha_bt))
+    count = jnp.where(can_restart, 0, count)
+    restarted = jnp.where(accept, False, st.restarted | can_restart)
+    n_ls = jnp.where(accept | can_restart, 0, n_ls)
+    stop_skip = init & ok & skip
+    done = conv | capped | failed | stop_skip
+    status = jnp.where(
+        conv | stop_skip,
+        CONVERGED,
+        jnp.where(capped, MAX_ITER, jnp.where(failed, LINE_SEARCH_FAILURE, st.status)),
+    )
+    xt = jnp.clip(x + alpha * d, lower, upper)
+    new = _State(
+        x=x,
+        f=f,
+        g=g,
+        xt=xt,
+        d=d,
+        alpha=alpha,
+        s_mem=s_mem,
+        y_mem=y_mem,
+        head=head,
+        count=count,
+        n_iter=n_iter,
+        n_eval=st.n_eval + 1,
+        n_ls=n_ls,
+        restarted=restarted,
+        initialised=jnp.asarray(True),
+        done=done,
+        status=status.astype(jnp.int32),
+        f_hist=f_hist,
+        pg_hist=pg_hist,
+    )
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(st.done, a, b), st, new)
 
-        # --- assemble
-        x = jnp.where(accept, st.xt, st.x)
-        f = jnp.where(accept, ft, st.f)
-        g = jnp.where(accept, gt, st.g)
-        d = jnp.where(accept, d_new, jnp.where(can_restart, d_sd, st.d))
-        alpha = jnp.where(accept, alpha_new, jnp.where(can_restart, _first_step(d_sd), alpha_bt))
-        count = jnp.where(can_restart, 0, count)
-        restarted = jnp.where(accept, False, st.restarted | can_restart)
-        n_ls = jnp.where(accept | can_restart, 0, n_ls)
-        stop_skip = init & ok & skip
-        done = conv | capped | failed | stop_skip
-        status = jnp.where(
-            conv | stop_skip,
-            CONVERGED,
-            jnp.where(capped, MAX_ITER, jnp.where(failed, LINE_SEARCH_FAILURE, st.status)),
-        )
-        xt = jnp.clip(x + alpha * d, lower, upper)
-        return _State(
-            x=x,
-            f=f,
-            g=g,
-            xt=xt,
-            d=d,
-            alpha=alpha,
-            s_mem=s_mem,
-            y_mem=y_mem,
-            head=head,
-            count=count,
-            n_iter=n_iter,
-            n_eval=st.n_eval + 1,
-            n_ls=n_ls,
-            restarted=restarted,
-            initialised=jnp.asarray(True),
-            done=done,
-            status=status.astype(jnp.int32),
-            f_hist=f_hist,
-            pg_hist=pg_hist,
-        )
 
-    final = jax.lax.while_loop(lambda st: ~st.done, body, state)
+def result(final: _State, lower, upper) -> LBFGSBResult:
+    """The :class:`LBFGSBResult` of a stopped solver state."""
     return LBFGSBResult(
         x=final.x,
         f=final.f,
@@ -284,6 +281,37 @@ def minimize(
         f_hist=final.f_hist,
         pg_hist=final.pg_hist,
     )
+
+
+def minimize(
+    fun_vg,
+    x0,
+    lower,
+    upper,
+    max_iter=20,
+    memory=10,
+    tol_pg=1e-4,
+    ftol=1e-10,
+    max_ls=20,
+    skip=False,
+    max_step=None,
+):
+    """Minimise ``f`` over the box ``[lower, upper]`` from ``x0`` (projected into the box).
+
+    ``fun_vg(x) -> (f, g)`` must be pure JAX. ``max_iter``, ``memory``, ``max_ls`` are static;
+    ``max_step`` (static float or ``None``) caps ``‖α d‖∞`` of the first trial of every iteration (units of
+    ``x``); ``skip`` (traced bool allowed) evaluates ``f`` once at the projected start and stops (used for
+    pixels without observations and batch padding; the caller sets their status). Returns
+    :class:`LBFGSBResult`; the status is ``CONVERGED``, ``MAX_ITER`` or ``LINE_SEARCH_FAILURE`` (also when
+    ``f`` is not finite at the start). ``start`` → ``step`` while not done → ``result``.
+    """
+    options = Options(max_iter, memory, tol_pg, ftol, max_ls, max_step)
+
+    def body(st: _State) -> _State:
+        return step(fun_vg, st, lower, upper, options, skip)
+
+    final = jax.lax.while_loop(lambda st: ~st.done, body, start(x0, lower, upper, max_iter, memory))
+    return result(final, lower, upper)
 
 
 def minimize_scipy(fun_vg, x0, lower, upper, max_iter=20, memory=10, tol_pg=1e-4, ftol=1e-10):

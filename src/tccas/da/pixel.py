@@ -1,10 +1,11 @@
 """Per-pixel variational assimilation: problem pytrees, settings, vmappable driver (obs_da_spec §6, §7.3).
 
-:func:`assimilate_pixel` is the ONE function the pipeline vmaps over a padded batch of pixels
-(``jit(vmap(partial(assimilate_pixel, settings=settings)))``): prior → batched bounded L-BFGS-B in u-space
-→ posterior covariance (Gauss–Newton or full Hessian) → propagation to targets → flat dict of arrays
-(contract C2). It contains no exceptions and no Python branching on traced values; outcomes are reported
-through ``status``.
+:func:`assimilate_pixel` assimilates ONE pixel: prior → bounded L-BFGS-B in u-space → posterior covariance
+(Gauss–Newton or full Hessian) → propagation to targets → flat dict of arrays (contract C2). It is
+:func:`solver_start`, :func:`solver_step` until the solver stops, then :func:`assimilate_finish`; the
+pipeline vmaps these three over a padded batch (``tccas.pipeline.assimilate.assimilate_refilled``, which
+refills the slots of stopped pixels). Nothing here raises or branches in Python on traced values; outcomes
+are reported through ``status``.
 
 Per-pixel footprint mode (obs_da_spec §7.3, Mode A): a coarse observation is used in each covered pixel as
 an observation of the footprint mean; its representativeness error ``ObsStream.sigma_repr`` (computed by the
@@ -245,39 +246,84 @@ def map_unit_tangents(fn, n: int, chunk: int):
     return jax.tree_util.tree_map(lambda a: a[:n], out)
 
 
+class _Setup(NamedTuple):
+    layout: Any
+    prior: Any
+    data: dict
+    u0: Any
+    lower: Any
+    upper: Any
+    n_obs: dict
+    use_opt: Any  # real pixel with observations: the minimiser runs
+    valid: Any
+
+
+def _setup(problem: PixelProblem, settings: AssimilationSettings) -> _Setup:
+    """Layout, prior, sanitised observations and the u-space box of one pixel (obs_da_spec §6.1–6.3)."""
+    layout = layout_for(problem.pfts.shape[0], settings)
+    pr = controls.prior(layout, problem.pfts)
+    data = cost.all_stream_data(problem, settings)
+    n_obs = {s: jnp.sum(data[s].mask) for s in STREAMS}
+    valid = problem.valid > 0.5
+    use_opt = valid & (sum(n_obs.values()) > 0)
+    return _Setup(
+        layout, pr, data, pr.x0 / pr.sigma0, pr.lower / pr.sigma0, pr.upper / pr.sigma0, n_obs, use_opt, valid
+    )
+
+
+def _solver_options(settings: AssimilationSettings) -> lbfgsb.Options:
+    return lbfgsb.Options(
+        settings.max_iter, settings.memory, settings.tol_pg, settings.ftol, settings.max_ls, settings.max_step
+    )
+
+
+def solver_start(problem: PixelProblem, settings: AssimilationSettings):
+    """L-BFGS-B state of ONE pixel before its first cost evaluation, at the prior (u0 = x0/σ0, §6.2)."""
+    su = _setup(problem, settings)
+    return lbfgsb.start(su.u0, su.lower, su.upper, settings.max_iter, settings.memory)
+
+
+def solver_step(state, problem: PixelProblem, settings: AssimilationSettings):
+    """One cost-and-gradient evaluation of ONE pixel's minimisation (obs_da_spec §6.4–6.5) and the solver
+    state after it; a stopped state is returned unchanged. Pixels without observations and batch padding
+    evaluate once at the prior and stop (their status is set by :func:`assimilate_finish`)."""
+    su = _setup(problem, settings)
+    j = cost.make_cost(problem, su.layout, su.prior, settings)
+    return lbfgsb.step(
+        jax.value_and_grad(j), state, su.lower, su.upper, _solver_options(settings), ~su.use_opt
+    )
+
+
 def assimilate_pixel(problem: PixelProblem, settings: AssimilationSettings) -> dict[str, jax.Array]:
     """Assimilate the observations of ONE pixel (obs_da_spec §6; contract C2). vmappable and jit-able.
+
+    :func:`solver_start`, :func:`solver_step` until the solver stops, :func:`assimilate_finish`. The pipeline
+    may instead step a batch of solver slots and refill stopped slots with new pixels (the result of every
+    pixel is the same).
+    """
+    final = jax.lax.while_loop(
+        lambda st: ~st.done,
+        lambda st: solver_step(st, problem, settings),
+        solver_start(problem, settings),
+    )
+    return assimilate_finish(final, problem, settings)
+
+
+def assimilate_finish(state, problem: PixelProblem, settings: AssimilationSettings) -> dict[str, jax.Array]:
+    """Posterior, propagation and outputs of ONE pixel from its stopped solver state (obs_da_spec §6.6–6.8;
+    contract C2).
 
     Status: 0 converged, 1 max_iter, 2 line-search failure, 3 no observations (prior returned),
     4 batch padding (all float outputs NaN). ``n_iter`` counts accepted iterations, ``n_eval`` cost and
     gradient evaluations (start point and line-search trials; 0 when the prior is returned).
     """
-    layout = layout_for(problem.pfts.shape[0], settings)
-    pr = controls.prior(layout, problem.pfts)
-    data = cost.all_stream_data(problem, settings)
-    u0 = pr.x0 / pr.sigma0
-    lo_u, hi_u = pr.lower / pr.sigma0, pr.upper / pr.sigma0
-    n_obs = {s: jnp.sum(data[s].mask) for s in STREAMS}
-    has_obs = sum(n_obs.values()) > 0
-    valid = problem.valid > 0.5
-
+    su = _setup(problem, settings)
+    layout, pr, data, u0, lo_u, hi_u = su.layout, su.prior, su.data, su.u0, su.lower, su.upper
+    n_obs, use_opt, valid = su.n_obs, su.use_opt, su.valid
     j = cost.make_cost(problem, layout, pr, settings)
-    res = lbfgsb.minimize(
-        jax.value_and_grad(j),
-        u0,
-        lo_u,
-        hi_u,
-        max_iter=settings.max_iter,
-        memory=settings.memory,
-        tol_pg=settings.tol_pg,
-        ftol=settings.ftol,
-        max_ls=settings.max_ls,
-        max_step=settings.max_step,
-        skip=~(valid & has_obs),
-    )
-    use_opt = valid & has_obs
+    res = lbfgsb.result(state, lo_u, hi_u)
     u_hat = jnp.where(use_opt, res.x, jnp.clip(u0, lo_u, hi_u))
-    status = jnp.where(~valid, lbfgsb.PADDING, jnp.where(~has_obs, lbfgsb.NO_OBS, res.status)).astype(
+    status = jnp.where(~valid, lbfgsb.PADDING, jnp.where(use_opt, res.status, lbfgsb.NO_OBS)).astype(
         jnp.int32
     )
     n_iter = jnp.where(use_opt, res.n_iter, 0).astype(jnp.int32)

@@ -35,12 +35,13 @@ def _solver(config: Mapping[str, Any], template) -> dict[str, Any]:
 
     settings = assimilation_settings(config)
     size = int(config["assimilation"]["pixels_per_batch"])
+    slots = config["assimilation"].get("solver_slots")
     batch = template.batch(np.zeros(size, np.int64))
     for kind in ("prior", "assimilate"):
         t0 = time.perf_counter()
-        compile_batch(kind, batch, settings)
+        compile_batch(kind, batch, settings, slots if kind == "assimilate" else None)
         log.info("%s program for batches of %d pixels: %.1f s", kind, size, time.perf_counter() - t0)
-    return {"pixels_per_batch": size, "settings": repr(settings)}
+    return {"pixels_per_batch": size, "solver_slots": slots or size, "settings": repr(settings)}
 
 
 def _scenario(config: Mapping[str, Any], template) -> dict[str, Any]:
