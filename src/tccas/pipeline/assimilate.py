@@ -313,15 +313,17 @@ def assimilate_tile(
     settings = assimilation_settings(config)
     batch = int(batch_size or config["assimilation"]["pixels_per_batch"])
     dask = DaskSettings.from_config(config, n_workers)
+    # an overridden batch size (benchmarks, invariance tests) runs one solver slot per pixel
+    slots = config["assimilation"].get("solver_slots") if batch_size is None else None
     log.info(
-        "tile %s/%s: %d land pixels, batch %d, %d workers",
+        "tile %s/%s: %d land pixels, batch %d, %d solver slots, %d workers",
         region,
         tile,
         problem.n_pixels,
         batch,
+        slots or batch,
         dask.n_workers,
     )
-    slots = config["assimilation"].get("solver_slots") if batch_size is None else None
     results = run_tile_problem(
         problem,
         settings,
