@@ -100,6 +100,7 @@ def time_assimilation(
 ) -> float:
     out = workdir / "bench" / f"{tile}-w{workers}-{run}.zarr"
     shutil.rmtree(out, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     cmd = [
         str(Path(sys.executable).with_name("tccas")),
         "assimilate-tile",
