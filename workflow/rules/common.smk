@@ -51,6 +51,18 @@ def scaled(base):
     return resource
 
 
+# Job priorities on a machine with fewer cores than ready jobs: the solver's compilation first (every tile
+# waits for it), then the inputs (ingest, regrid: their errors surface in the first minutes, and they run on
+# the cores the solver's compilation leaves free), the scenario's compilation last (needed only after the
+# assimilation).
+PRIORITY = {"solver": 10, "inputs": 5, "scenario": 0}
+
+
+def program_priority(wildcards):
+    """Priority of a precompile job: that of its program in :data:`PRIORITY`."""
+    return PRIORITY[wildcards.program]
+
+
 def regridded_inputs(wildcards):
     """The regridded products of one tile, named by product (the assimilate_tile inputs)."""
     return {

@@ -12,6 +12,7 @@ if config["data"]["source"] == "synthetic":
             "logs/ingest/{region}.log",
         benchmark:
             "benchmarks/logs/ingest/{region}.tsv"
+        priority: PRIORITY["inputs"]
         conda:
             "../../envs/tccas.yaml"
         threads: 1

@@ -1,6 +1,6 @@
 # Build the run's batched JAX programs once, before the tile jobs (tccas.pipeline.precompile): one
-# single-threaded job per program, started first (priority) so that it runs beside the ingest and regrid
-# jobs instead of inside the first tile job, whose other workers would wait for it. The sentinels are
+# single-threaded job per program; the solver's starts first (PRIORITY in common.smk) so that it runs beside
+# the ingest and regrid jobs instead of inside the first tile job, whose other workers would wait for it. The sentinels are
 # `ancient` inputs of the jobs that use the programs: they order the jobs, but rebuilding a program does not
 # make those jobs' results out of date.
 
@@ -12,7 +12,7 @@ rule precompile:
         "logs/precompile/{program}.log",
     benchmark:
         "benchmarks/logs/precompile/{program}.tsv"
-    priority: 10
+    priority: program_priority
     conda:
         "../../envs/tccas.yaml"
     threads: 1

@@ -11,6 +11,7 @@ rule regrid_product:
         "logs/regrid/{region}/{tile}/{product}.log",
     benchmark:
         "benchmarks/logs/regrid/{region}/{tile}/{product}.tsv"
+    priority: PRIORITY["inputs"]
     conda:
         "../../envs/tccas.yaml"
     threads: 1
