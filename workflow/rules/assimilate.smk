@@ -14,6 +14,7 @@ rule assimilate_tile:
         dask="logs/assimilate/{region}/{tile}.dask-report.html",
     benchmark:
         "benchmarks/logs/assimilate/{region}/{tile}.tsv"
+    priority: PRIORITY["assimilate"]
     conda:
         "../../envs/tccas.yaml"
     threads: config["dask"]["n_workers"]

@@ -53,9 +53,10 @@ def scaled(base):
 
 # Job priorities on a machine with fewer cores than ready jobs: the solver's compilation first (every tile
 # waits for it), then the inputs (ingest, regrid: their errors surface in the first minutes, and they run on
-# the cores the solver's compilation leaves free), the scenario's compilation last (needed only after the
-# assimilation).
-PRIORITY = {"solver": 10, "inputs": 5, "scenario": 0}
+# the core the solver's compilation leaves free), then the tiles' assimilation; the scenario's compilation,
+# needed only after the assimilation, runs beside the map writing instead of holding a core the tile jobs
+# wait for; the rest at 0.
+PRIORITY = {"solver": 10, "inputs": 5, "assimilate": 2, "scenario": 1}
 
 
 def program_priority(wildcards):
