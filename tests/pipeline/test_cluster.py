@@ -116,6 +116,18 @@ def _thread_affinity(*_args):
     return sorted(os.sched_getaffinity(0)), {tuple(sorted(os.sched_getaffinity(int(t)))) for t in tasks}
 
 
+def _xla_pool_threads():
+    """Threads of XLA-CPU's intra-op pool in this process, after a computation."""
+    import jax.numpy as jnp
+
+    (jnp.ones(8) + 1.0).block_until_ready()
+    names = []
+    for t in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{t}/comm") as handle:
+            names.append(handle.read().strip())
+    return names.count("tf_XLAEigen")
+
+
 def _prepare_on_all_cores(job_cores, folder):
     """A ``prepare`` that fails (and so fails ``run_batches``) unless it runs on every core of the job; it
     leaves a file named after the worker's process id in ``folder``."""
@@ -133,7 +145,7 @@ def _prepare_on_all_cores(job_cores, folder):
 def test_batches_run_pinned_one_core_per_worker_and_prepare_unpinned(tmp_path):
     """Compilation (``prepare``) runs on every worker and may use every core of the job; batches run with
     each worker's threads on one core, different workers on different cores (as far as the job has
-    cores)."""
+    cores); each worker's XLA pool has one thread (its backend started on its core)."""
     job_cores = sorted(os.sched_getaffinity(0))
     with dask_client(DaskSettings(n_workers=2)) as client:
         tasks = ((b, 1, (b,)) for b in range(6))
@@ -144,6 +156,8 @@ def test_batches_run_pinned_one_core_per_worker_and_prepare_unpinned(tmp_path):
         after = client.run(_thread_affinity)
         cluster.set_worker_pinning(client, False)
         released = client.run(_thread_affinity)
+        pools = client.run(_xla_pool_threads)
+    assert set(pools.values()) == {1}
     assert {p.name for p in tmp_path.iterdir()} == {str(pid) for pid in pids.values()}  # every worker
     for own, threads in seen.values():
         assert len(own) == 1 and threads == {tuple(own)}

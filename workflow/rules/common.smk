@@ -53,9 +53,10 @@ def scaled(base):
 
 # Job priorities on a machine with fewer cores than ready jobs: the solver's compilation first (every tile
 # waits for it), then the inputs (ingest, regrid: their errors surface in the first minutes, and they run on
-# the core the solver's compilation leaves free), then the tiles' assimilation; the scenario's compilation,
-# needed only after the assimilation, runs beside the map writing instead of holding a core the tile jobs
-# wait for; the rest at 0.
+# the core the solver's compilation leaves free), then a tile's assimilation when its cores are free, then
+# the scenario's compilation (needed only after the assimilation); the rest at 0. Snakemake fills a core as
+# soon as it is free, so on 2 cores the scenario's compilation usually starts on the core the last input job
+# leaves, and the first tile job waits for it.
 PRIORITY = {"solver": 10, "inputs": 5, "assimilate": 2, "scenario": 1}
 
 

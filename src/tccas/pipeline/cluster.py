@@ -14,7 +14,9 @@ Design notes
   The flags do not stop the XLA-CPU runtime from running independent kernels concurrently on its Eigen pool
   (measured: one worker used ≈ 1.8 cores), so each ``LocalCluster`` worker is pinned to one core of the
   job's CPU set while it runs batches (:class:`PinToCore`, worker ``i`` → core ``i mod n``; every thread of
-  the process, XLA's pools included). The one-off compilation (``prepare`` of :func:`run_batches`) runs
+  the process, XLA's pools included). The worker starts its JAX backend on that core
+  (:func:`start_backend_on`), so XLA's intra-op pool has one thread instead of one per core of the job
+  taking turns on the worker's core. The one-off compilation (``prepare`` of :func:`run_batches`) runs
   unpinned: XLA compiles with a thread pool, and pinned it took 167 s instead of 117 s for the solver.
   Workers of an external scheduler are left to their cluster manager (SLURM cgroups).
 * Never fork after JAX init: the nanny start method is forced to ``spawn`` (``distributed.worker.
@@ -61,6 +63,29 @@ class PinToCore(WorkerPlugin):
         except (TypeError, ValueError):
             index = sum(map(ord, str(worker.name)))
         self.core = self.cores[index % len(self.cores)] if self.cores else None
+        if self.core is not None and hasattr(os, "sched_setaffinity"):
+            start_backend_on({self.core})
+            pin_threads(self.cores)
+
+
+def start_backend_on(cores: Iterable[int]) -> None:
+    """Start this process's JAX CPU backend with ``cores`` as its affinity (every thread pinned to them for
+    the start).
+
+    XLA-CPU sizes its intra-op thread pool from the CPU affinity of the process when the backend starts. A
+    worker that starts it on the job's two cores and then runs pinned to one has two XLA threads taking
+    turns on that core (measured on a 2-worker tile job: each worker's two pool threads used half a core
+    each, with a third of it system time); started on its one core, the pool has one thread. No-op when the
+    backend already runs.
+    """
+    from jax._src import xla_bridge
+
+    if xla_bridge.backends_are_initialized():
+        return
+    pin_threads(cores)
+    import jax
+
+    jax.devices("cpu")
 
 
 def _apply_pinning(pinned: bool, dask_worker=None) -> list[int] | None:
