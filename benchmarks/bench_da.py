@@ -9,9 +9,12 @@ pixels/s per core, the steps of the slot loop and the share of slot evaluations 
 running, and the time of one posterior covariance (tangent-linear Jacobian of residuals and targets +
 Cholesky) for one pixel.
 The program is compiled on all cores of the process; the runs are timed with every thread of the process
-pinned to one core (as a pipeline Dask worker runs its batches), so pixels/s is pixels/s per core.
+pinned to one core (as a pipeline Dask worker runs its batches), so pixels/s is pixels/s per core. As in a
+worker, the JAX backend is started on that one core, so XLA's intra-op pool has one thread (before
+2026-12-01 it had one per core, taking turns on the pinned core).
 
-Usage: ``python benchmarks/bench_da.py [--days 365] [--spinup-days 365] [--batch 16] [--slots N]``.
+Usage: ``python benchmarks/bench_da.py [--days 365] [--spinup-days 365] [--batch 16] [--slots N]``
+(``--spinup-days 1``: no spin-up year, as the demo configuration, whose pipeline runs one spin-up day).
 Not a test; record the printed numbers in benchmarks/README.md ("Assimilation").
 """
 
@@ -44,7 +47,7 @@ from tccas.da import (
 from tccas.da.pixel import _linearise, layout_for
 from tccas.obs import STREAMS
 from tccas.pipeline.assimilate import assimilate_refilled
-from tccas.pipeline.cluster import pin_threads
+from tccas.pipeline.cluster import pin_threads, start_backend_on
 
 LAT, LON = 39.94, -5.77
 COUNTS = {"fapar": 45, "sif": 150, "vod": 250, "sm": 250}
@@ -127,6 +130,9 @@ def main():
     slots = args.slots or args.batch
     settings = AssimilationSettings(max_iter=20)
     n_cores = os.cpu_count() or 1
+    cores = sorted(os.sched_getaffinity(0))
+    start_backend_on(cores[:1])  # as a pipeline worker: XLA's intra-op pool sized for the one core it runs on
+    pin_threads(cores)  # the compilation may use every core
     print(
         f"machine: {platform.processor() or platform.machine()}, {n_cores} cores, jax {jax.__version__} "
         f"({jax.default_backend()})"
@@ -140,7 +146,7 @@ def main():
     t0 = time.perf_counter()
     compiled = fn.lower(batch).compile()
     t_compile = time.perf_counter() - t0
-    pin_threads([sorted(os.sched_getaffinity(0))[0]])
+    pin_threads(cores[:1])
     t0 = time.perf_counter()
     out = compiled(batch)
     jax.block_until_ready(out)
