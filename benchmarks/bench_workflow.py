@@ -79,36 +79,41 @@ def run_demo(workdir: Path, config: Path, cores: int) -> float:
     return time.perf_counter() - t0
 
 
-def _seconds(tsv: Path) -> float:
+def _job_seconds(tsv: Path) -> list[float]:
+    """The seconds of every row (benchmark repeat) of a job's benchmark file."""
     with tsv.open() as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
-    return sum(float(r["s"]) for r in rows) / max(len(rows), 1)
+        return [float(r["s"]) for r in csv.DictReader(f, delimiter="\t")]
+
+
+def _job_files(workdir: Path) -> list[tuple[Path, str]]:
+    """Every job benchmark file ``benchmarks/logs/<rule folder>/**.tsv`` of the run with its stage (folders
+    not in :data:`STAGE_OF_FOLDER` are stages of their own and count as non-assimilation)."""
+    root = workdir / "benchmarks" / "logs"
+    out = []
+    for f in root.rglob("*.tsv"):
+        folder = f.relative_to(root).parts[0]
+        out.append(
+            (f, STAGE_OF_PROGRAM[f.stem] if folder == "precompile" else STAGE_OF_FOLDER.get(folder, folder))
+        )
+    return out
 
 
 def stage_seconds(workdir: Path) -> dict[str, float]:
-    """Sum of job seconds per stage from ``benchmarks/logs/<rule folder>/**.tsv`` of the run (folders not in
-    :data:`STAGE_OF_FOLDER` are stages of their own and count as non-assimilation)."""
-    root = workdir / "benchmarks" / "logs"
+    """Sum of job seconds per stage (a job's seconds: the mean of its rows)."""
     out = dict.fromkeys(("ingest", "regrid", "compile", "assimilate", "write", "scenario"), 0.0)
-    for f in root.rglob("*.tsv"):
-        folder = f.relative_to(root).parts[0]
-        stage = STAGE_OF_PROGRAM[f.stem] if folder == "precompile" else STAGE_OF_FOLDER.get(folder, folder)
-        out[stage] = out.get(stage, 0.0) + _seconds(f)
+    for f, stage in _job_files(workdir):
+        rows = _job_seconds(f)
+        out[stage] = out.get(stage, 0.0) + sum(rows) / max(len(rows), 1)
     return out
 
 
 def job_spans(workdir: Path) -> list[tuple[float, float, str]]:
     """(start, end, stage) of every job of the run, in epoch seconds: the end is the modification time of the
     job's benchmark file, the start the end minus the job's seconds (last row: the latest run)."""
-    root = workdir / "benchmarks" / "logs"
     spans = []
-    for f in root.rglob("*.tsv"):
-        folder = f.relative_to(root).parts[0]
-        stage = STAGE_OF_PROGRAM[f.stem] if folder == "precompile" else STAGE_OF_FOLDER.get(folder, folder)
-        with f.open() as handle:
-            seconds = float(list(csv.DictReader(handle, delimiter="\t"))[-1]["s"])
+    for f, stage in _job_files(workdir):
         end = f.stat().st_mtime
-        spans.append((end - seconds, end, stage))
+        spans.append((end - _job_seconds(f)[-1], end, stage))
     return spans
 
 
