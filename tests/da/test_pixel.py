@@ -208,3 +208,54 @@ def test_refilled_solver_slots_match_the_vmapped_solver(batch_result):
         np.testing.assert_allclose(refilled[key], out[key], rtol=1e-9, atol=1e-12, err_msg=key)
     with pytest.raises(ValueError, match="solver slots of 3"):
         assimilate_refilled(stack(members), SETTINGS, 3)
+
+
+def test_coloured_jacobian_equals_the_forward_jacobian():
+    """The posterior's Jacobians (one model tangent per control slot shared by all tiles, per-tile lanes
+    through the operators; tccas.da.controls.jacobian_colouring) equal jax.jacfwd of the residuals and
+    targets, with a padding tile, global model controls and operator controls in x."""
+    import jax
+    import jax.numpy as jnp
+
+    from tccas import model
+    from tccas.da import ObsStream, PixelProblem, controls
+    from tccas.da.pixel import _linearise, layout_for
+
+    n_days, lat, lon = 8, 39.94, -5.77
+    settings = AssimilationSettings(controls=(*controls.DEFAULT_ACTIVE, "omega", "c_w"), jacobian_chunk=5)
+    rng = np.random.default_rng(5)
+    obs = {}
+    for s in STREAMS:
+        hours = np.sort(rng.choice(n_days * 24, size=6, replace=False)).astype(np.int32)
+        obs[s] = ObsStream(hours, rng.uniform(0.1, 0.5, 6), np.full(6, 0.1), np.zeros(6), np.ones(6))
+    pfts = np.array([3, 9, 0], dtype=np.int32)
+    problem = PixelProblem(
+        model.synthetic_forcing(lat, lon, "2018-05-01", n_days, seed=2),
+        model.synthetic_forcing(lat, lon, "2018-05-01", 2, seed=2),
+        model.default_site(lat, lon),
+        pfts,
+        np.array([0.7, 0.3, 0.0]),
+        obs,
+        np.asarray(1.0),
+    )
+    problem = jax.tree_util.tree_map(jnp.asarray, problem)
+    layout = layout_for(3, settings)
+    pr = controls.prior(layout, pfts)
+    data = cost.all_stream_data(problem, settings)
+    col = controls.jacobian_colouring(layout)
+    assert len(col.colours) == 19 + 2 and len(col.operator) == 3 * 2 + 8
+
+    def flat(u):
+        ev = cost.evaluate(u, problem, layout, pr, settings, data)
+        res = jnp.concatenate([ev.residuals[s] for s in STREAMS])
+        return res, jnp.stack([ev.targets[t] for t in cost.TARGETS])
+
+    u = pr.x0 / pr.sigma0 * (1.0 + 0.05 * jnp.asarray(rng.standard_normal(layout.size)))
+    res, tgt, _, g_res, a_tgt = jax.jit(lambda v: _linearise(v, problem, layout, pr, settings, data))(u)
+    ref_res, ref_tgt = jax.jit(jax.jacfwd(flat))(u)
+    for mine, ref in zip((res, tgt), flat(u), strict=True):
+        np.testing.assert_allclose(np.asarray(mine), np.asarray(ref), rtol=1e-12, atol=1e-12)
+    for mine, ref, n_seen in ((g_res, ref_res, 40), (a_tgt, ref_tgt, 35)):
+        mine, ref = np.asarray(mine), np.asarray(ref)
+        assert np.any(ref != 0.0, axis=0).sum() >= n_seen, np.any(ref != 0.0, axis=0).sum()
+        np.testing.assert_allclose(mine, ref, rtol=1e-9, atol=1e-9 * np.max(np.abs(ref)))

@@ -221,6 +221,55 @@ def build_layout(n_tiles: int, active=None, streams=STREAMS) -> ControlLayout:
     return ControlLayout(tuple(names), tuple(tiles), int(n_tiles))
 
 
+class JacobianColouring(NamedTuple):
+    """Static grouping of the controls into tangent directions for the model's Jacobian (obs_da_spec
+    §6.6; used by ``tccas.da.pixel``).
+
+    Tile i of the model depends on tile i's parameters and pools and on the global model parameters only
+    (``tccas.model.run_tiles``), so ONE tangent-linear run can carry the same control slot of every tile:
+    the tangent of tile i's outputs is then the derivative with respect to tile i's control alone. This is
+    Curtis–Powell–Reid column compression applied to the per-tile outputs (Curtis, Powell & Reid 1974,
+    J. Inst. Math. Appl. 13, 117): with 2 tiles the 50 default controls need 19 model tangents instead of 50.
+
+    - ``colours``: per colour, the control indices its tangent direction sets (one per tile for a tile
+      control, one for a global model control);
+    - ``shared``: per colour, True for a global model control (its column is the sum over the tile lanes);
+    - ``operator``: indices of the observation-operator controls (they do not enter the model: their
+      columns need no model tangent);
+    - ``column``: per control, its row in the stacked columns ``[lane t of colour c at c·n_tiles + t |
+      sum of the lanes of colour c at C·n_tiles + c | operator k at C·(n_tiles + 1) + k]``, C colours.
+    """
+
+    colours: tuple[tuple[int, ...], ...]
+    shared: tuple[bool, ...]
+    operator: tuple[int, ...]
+    column: tuple[int, ...]
+
+
+def jacobian_colouring(layout: ControlLayout) -> JacobianColouring:
+    """:class:`JacobianColouring` of ``layout`` (static)."""
+    groups: dict[tuple[str, bool], list[int]] = {}
+    operator = []
+    for i, (n, t) in enumerate(zip(layout.names, layout.tiles, strict=True)):
+        if n in _OPS:
+            operator.append(i)
+        elif t >= 0:
+            groups.setdefault((n, False), []).append(i)
+        else:
+            groups[(f"{n}#{i}", True)] = [i]
+    keys = list(groups)
+    n_col, n_tiles = len(keys), layout.n_tiles
+    column = [0] * layout.size
+    for c, key in enumerate(keys):
+        for i in groups[key]:
+            column[i] = n_col * n_tiles + c if key[1] else c * n_tiles + layout.tiles[i]
+    for k, i in enumerate(operator):
+        column[i] = n_col * (n_tiles + 1) + k
+    return JacobianColouring(
+        tuple(tuple(groups[k]) for k in keys), tuple(k[1] for k in keys), tuple(operator), tuple(column)
+    )
+
+
 def registry_table(name: str, field: str) -> jnp.ndarray:
     """Per-PFT ``(N_PFT,)`` table of a registry entry's ``field`` (``prior``, ``sigma``, ``lower``,
     ``upper``; a global value is broadcast), to be indexed by a PFT code, traced allowed."""

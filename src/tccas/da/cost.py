@@ -49,12 +49,12 @@ def all_stream_data(problem, settings) -> dict[str, StreamData]:
     }
 
 
-def run_model(x, problem, layout, settings):
-    """Run the process model for control vector ``x`` (physical units).
-
-    Returns ``(PixelOutput, operator-parameter dict)``."""
+def run_tiles(x, problem, layout, settings):
+    """Run the process model's tiles for control vector ``x`` (physical units): ``(hourly, daily, final)``
+    stacked per tile (``tccas.model.run_tiles``; tile i depends on tile i's controls and the global model
+    controls only)."""
     up = controls.unpack(x, layout, problem.pfts)
-    out = model.run_pixel(
+    return model.run_tiles(
         up.tile_params,
         up.global_params,
         up.pools0,
@@ -65,7 +65,19 @@ def run_model(x, problem, layout, settings):
         spinup_forcing=problem.spinup_forcing,
         pfts=problem.pfts,
     )
-    return out, up.operator
+
+
+def pixel_and_operators(tiles, x, problem, layout):
+    """``(PixelOutput, operator-parameter dict)`` from the tile outputs of :func:`run_tiles` and ``x``."""
+    out = model.pixel_output(*tiles, jnp.asarray(problem.fractions, dtype=jnp.float64))
+    return out, controls.unpack(x, layout, problem.pfts).operator
+
+
+def run_model(x, problem, layout, settings):
+    """Run the process model for control vector ``x`` (physical units).
+
+    Returns ``(PixelOutput, operator-parameter dict)``."""
+    return pixel_and_operators(run_tiles(x, problem, layout, settings), x, problem, layout)
 
 
 def equivalents(out, op, problem, settings, t_hours: dict) -> dict[str, jnp.ndarray]:
@@ -147,7 +159,14 @@ class Evaluation(NamedTuple):
 def evaluate(u, problem, layout, prior, settings, data: dict[str, StreamData]) -> Evaluation:
     """One forward evaluation at u-space point ``u`` (obs_da_spec §6.3)."""
     x = u * prior.sigma0
-    out, op = run_model(x, problem, layout, settings)
+    return evaluate_tiles(run_tiles(x, problem, layout, settings), x, problem, layout, settings, data)
+
+
+def evaluate_tiles(tiles, x, problem, layout, settings, data: dict[str, StreamData]) -> Evaluation:
+    """The part of :func:`evaluate` after the model run: pixel aggregation, observation operators,
+    normalised residuals, series and targets from the tile outputs ``tiles`` of :func:`run_tiles` at ``x``
+    (physical units)."""
+    out, op = pixel_and_operators(tiles, x, problem, layout)
     eq = equivalents(out, op, problem, settings, {s: data[s].t_hour for s in STREAMS})
     res = {
         s: data[s].mask * (jnp.where(data[s].mask > 0, eq[s], 0.0) - data[s].value) / data[s].sigma_d

@@ -212,39 +212,80 @@ def prior_equivalents(problem: PixelProblem, settings: AssimilationSettings) -> 
 
 
 def _linearise(u, problem, layout, pr, settings, data):
-    """Primal outputs and u-Jacobians of the normalised residuals and the targets (one tangent-linear run
-    per control, evaluated in chunks; obs_da_spec §6.6–6.7)."""
+    """Primal outputs and u-Jacobians of the normalised residuals and the targets (obs_da_spec §6.6–6.7).
 
-    def f(v):
-        ev = cost.evaluate(v, problem, layout, pr, settings, data)
-        res = jnp.concatenate([ev.residuals[s] for s in STREAMS])
-        tgt = jnp.stack([ev.targets[t] for t in cost.TARGETS])
-        return res, tgt, ev
+    Columns by tangent-linear runs: one model run per colour of :func:`tccas.da.controls.jacobian_colouring`
+    (the same control slot of every tile in one direction, since tile i's outputs depend on tile i's
+    controls only), whose per-tile output tangents are pushed through the operators one tile lane at a time;
+    the operator controls are pushed through the operators alone. The model's primal is recomputed with
+    every chunk of colours (no separate forward trace); the first copy is kept.
+    """
+    x = u * pr.sigma0
+    col = controls.jacobian_colouring(layout)
+    n_tiles = layout.n_tiles
 
-    def push(v):
-        primal, (d_res, d_tgt, _) = jax.jvp(f, (u,), (v,))
-        return primal, d_res, d_tgt
+    def flat(tiles, xx):
+        ev = cost.evaluate_tiles(tiles, xx, problem, layout, settings, data)
+        return jnp.concatenate([ev.residuals[s] for s in STREAMS]), jnp.stack(
+            [ev.targets[t] for t in cost.TARGETS]
+        )
 
-    # the primal is recomputed with every chunk of tangents (no separate forward trace); keep the first copy
-    primal, g_res, a_tgt = map_unit_tangents(push, u.shape[0], settings.jacobian_chunk)
-    res, tgt, ev = jax.tree_util.tree_map(lambda a: a[0], primal)
-    return res, tgt, ev, g_res.T, a_tgt.T
+    def model_push(dx):
+        tiles, d_tiles = jax.jvp(lambda xx: cost.run_tiles(xx, problem, layout, settings), (x,), (dx,))
+
+        def lane(one_hot):
+            d_lane = jax.tree_util.tree_map(
+                lambda a: a * one_hot.reshape((-1,) + (1,) * (a.ndim - 1)), d_tiles
+            )
+            return jax.jvp(lambda tl: flat(tl, x), (tiles,), (d_lane,))[1]
+
+        return tiles, jax.lax.map(lane, jnp.eye(n_tiles))  # one lane at a time: one masked copy
+
+    directions = jnp.zeros((len(col.colours), u.shape[0]))
+    for c, members in enumerate(col.colours):
+        directions = directions.at[c, jnp.asarray(members)].set(pr.sigma0[jnp.asarray(members)])
+    tiles_k, (lane_res, lane_tgt) = map_tangents(model_push, directions, settings.jacobian_chunk)
+    tiles = jax.tree_util.tree_map(lambda a: a[0], tiles_k)
+    op_idx = jnp.asarray(col.operator, dtype=jnp.int32)
+    op_dirs = (
+        jnp.zeros((len(col.operator), u.shape[0]))
+        .at[jnp.arange(len(col.operator)), op_idx]
+        .set(pr.sigma0[op_idx])
+    )
+    op_res, op_tgt = jax.vmap(lambda dx: jax.jvp(lambda xx: flat(tiles, xx), (x,), (dx,))[1])(op_dirs)
+
+    def columns(lanes, ops):
+        stacked = jnp.concatenate([lanes.reshape(-1, lanes.shape[-1]), jnp.sum(lanes, axis=1), ops])
+        return stacked[jnp.asarray(col.column, dtype=jnp.int32)]
+
+    ev = cost.evaluate_tiles(tiles, x, problem, layout, settings, data)
+    res = jnp.concatenate([ev.residuals[s] for s in STREAMS])
+    tgt = jnp.stack([ev.targets[t] for t in cost.TARGETS])
+    return res, tgt, ev, columns(lane_res, op_res).T, columns(lane_tgt, op_tgt).T
+
+
+def map_tangents(fn, tangents, chunk: int):
+    """``fn(v)`` for the rows v of ``tangents`` (m, n), stacked on a leading axis of length m, evaluated in
+    equal chunks of at most ``chunk`` rows (``jax.lax.map`` with ``batch_size``).
+
+    The rows are padded with zero rows to k·b rows, k = ⌈m/chunk⌉ chunks of b = ⌈m/k⌉ tangents, and the
+    padding results are dropped: a chunk size that does not divide m would make ``lax.map`` compile the
+    remainder as a second copy of ``fn`` (m = 50, chunk 16: 3 × 16 + 2), which lengthens the compilation and
+    the executable load of every worker. At most k − 1 zero tangents are computed.
+    """
+    m = tangents.shape[0]
+    k = -(-m // max(1, min(chunk, m)))
+    b = -(-m // k)
+    padded = jnp.concatenate([tangents, jnp.zeros((k * b - m, tangents.shape[1]), tangents.dtype)])
+    out = jax.lax.map(fn, padded, batch_size=b)
+    return jax.tree_util.tree_map(lambda a: a[:m], out)
 
 
 def map_unit_tangents(fn, n: int, chunk: int):
-    """``fn(e_i)`` for the n unit vectors of ℝⁿ, stacked on a leading axis of length n (the columns of a
-    Jacobian by tangent-linear runs, obs_da_spec §6.6–6.7), evaluated in equal chunks of at most ``chunk``
-    tangents (``jax.lax.map`` with ``batch_size``).
-
-    The basis is padded with zero rows to k·b rows, k = ⌈n/chunk⌉ chunks of b = ⌈n/k⌉ tangents, and the
-    padding results are dropped: a chunk size that does not divide n would make ``lax.map`` compile the
-    remainder as a second copy of the tangent-linear model (n = 50, chunk 16: 3 × 16 + 2), which lengthens
-    the compilation and the executable load of every worker. At most k − 1 zero tangents are computed.
-    """
-    k = -(-n // max(1, min(chunk, n)))
-    b = -(-n // k)
-    out = jax.lax.map(fn, jnp.eye(k * b, n), batch_size=b)
-    return jax.tree_util.tree_map(lambda a: a[:n], out)
+    """``fn(e_i)`` for the n unit vectors of ℝⁿ (the columns of a Jacobian by tangent-linear runs,
+    obs_da_spec §6.6–6.7), stacked on a leading axis of length n, in equal chunks of at most ``chunk``
+    (:func:`map_tangents`)."""
+    return map_tangents(fn, jnp.eye(n), chunk)
 
 
 class _Setup(NamedTuple):

@@ -14,9 +14,11 @@ from tccas.model.core import (
     aggregate,
     first_years,
     initial_state,
+    pixel_output,
     prepare_met,
     run_pixel,
     run_tile,
+    run_tiles,
     spinup,
 )
 from tccas.model.dalec import DALEC_FLUX_NAMES, steady_state_pools
@@ -70,9 +72,11 @@ __all__ = [
     "initial_state",
     "param_spec",
     "pft_traits",
+    "pixel_output",
     "prepare_met",
     "run_pixel",
     "run_tile",
+    "run_tiles",
     "spinup",
     "stack_tiles",
     "steady_state_pools",

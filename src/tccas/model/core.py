@@ -9,8 +9,9 @@ vectorised operation over the hour axis (identical results to an inner scan, muc
 every hour). Forcing-only meteorology (solar geometry, PAR partition, humidity terms) is precomputed for
 all days before the scan.
 
-Public entry points: :func:`run_tile` (one tile), :func:`run_pixel` (≤ 6 tiles, vmapped over tiles,
-cover-weighted aggregation), :func:`spinup`, :func:`initial_state`.
+Public entry points: :func:`run_tile` (one tile), :func:`run_tiles` (≤ 6 tiles of a pixel, vmapped over
+tiles), :func:`pixel_output` (their cover-weighted aggregation), :func:`run_pixel` (both),
+:func:`spinup`, :func:`initial_state`.
 """
 
 from __future__ import annotations
@@ -447,7 +448,7 @@ def aggregate(values, fractions):
     return jnp.sum(jnp.where(f > 0.0, values, 0.0) * f, axis=0)
 
 
-def run_pixel(
+def run_tiles(
     tile_params: TileParams,
     global_params: GlobalParams,
     pools0: Pools,
@@ -457,16 +458,14 @@ def run_pixel(
     options: ModelOptions = ModelOptions(),
     spinup_forcing: Forcing | None = None,
     pfts=None,
-) -> PixelOutput:
-    """Run a pixel of up to 6 PFT tiles (contract C1; model_spec §1.2).
+):
+    """Run the ≤ 6 PFT tiles of a pixel, each on its own (model_spec §1.2): :func:`run_tile` vmapped over a
+    leading tile axis; returns ``(hourly, daily, final)`` stacked per tile, padding tiles included.
 
-    ``tile_params``/``pools0``: pytrees stacked with a leading tile axis; ``fractions`` (n_tiles,) cover
-    fractions (padding tiles: 0 — their parameters are replaced by safe values, outputs masked);
-    ``pfts`` (n_tiles,) int PFT codes — required: C3/C4 pathway and leaf-N scaling are static PFT traits
-    derived from them (not carried in TileParams). ``spinup_forcing``: if given, each tile first runs over
-    it from ``pools0`` (see :func:`spinup`) inside the same differentiable function.
-    Pure JAX: jit with ``options`` static; differentiable w.r.t. every float leaf of tile_params,
-    global_params and pools0.
+    Arguments as :func:`run_pixel`. Tile i's outputs depend on tile i's parameters and pools and on the
+    global parameters only (no lateral exchange between tiles); ``tccas.da`` relies on this to linearise
+    all tiles with one tangent direction per control slot. Padding tiles (fraction ≤ 0) run with safe
+    C3-grass values and do not depend on their inputs.
     """
     if pfts is None:
         raise ValueError("run_pixel needs pfts (n_tiles,) int PFT codes (C3/C4 and N-scaling traits)")
@@ -481,7 +480,12 @@ def run_pixel(
     def one(tp_i, pools_i, pft_i):
         return run_tile(tp_i, global_params, pools_i, forcing, site, pft_i, options, spinup_forcing)
 
-    hourly, daily, final = jax.vmap(one)(tp, pools, pfts)
+    return jax.vmap(one)(tp, pools, pfts)
+
+
+def pixel_output(hourly: dict, daily: dict, final: TileState, fractions) -> PixelOutput:
+    """:class:`PixelOutput` from the per-tile outputs of :func:`run_tiles`: the cover-weighted pixel daily
+    series (model_spec §1.2, :func:`aggregate`) beside the per-tile arrays."""
     c_total = (
         daily["c_lab"] + daily["c_fol"] + daily["c_roo"] + daily["c_woo"] + daily["c_lit"] + daily["c_som"]
     )
@@ -489,3 +493,31 @@ def run_pixel(
     pix_src["c_total"] = c_total
     pixel_daily = {k: aggregate(v, fractions) for k, v in pix_src.items()}
     return PixelOutput(hourly, daily, final, pixel_daily)
+
+
+def run_pixel(
+    tile_params: TileParams,
+    global_params: GlobalParams,
+    pools0: Pools,
+    fractions,
+    forcing: Forcing,
+    site: Site,
+    options: ModelOptions = ModelOptions(),
+    spinup_forcing: Forcing | None = None,
+    pfts=None,
+) -> PixelOutput:
+    """Run a pixel of up to 6 PFT tiles (contract C1; model_spec §1.2): :func:`run_tiles`, then
+    :func:`pixel_output`.
+
+    ``tile_params``/``pools0``: pytrees stacked with a leading tile axis; ``fractions`` (n_tiles,) cover
+    fractions (padding tiles: 0 — their parameters are replaced by safe values, outputs masked);
+    ``pfts`` (n_tiles,) int PFT codes — required: C3/C4 pathway and leaf-N scaling are static PFT traits
+    derived from them (not carried in TileParams). ``spinup_forcing``: if given, each tile first runs over
+    it from ``pools0`` (see :func:`spinup`) inside the same differentiable function.
+    Pure JAX: jit with ``options`` static; differentiable w.r.t. every float leaf of tile_params,
+    global_params and pools0.
+    """
+    hourly, daily, final = run_tiles(
+        tile_params, global_params, pools0, fractions, forcing, site, options, spinup_forcing, pfts
+    )
+    return pixel_output(hourly, daily, final, jnp.asarray(fractions, dtype=jnp.float64))
