@@ -69,17 +69,26 @@ def slot_control_names(n_tiles: int, settings) -> list[str]:
 def assimilate_refilled(batch, settings, slots: int):
     """:func:`tccas.da.assimilate_pixel` for every pixel of ``batch`` (``PixelProblem`` with a leading pixel
     axis of length n, a multiple of ``slots``), with the minimiser stepping ``slots`` pixels at once and
-    every stopped slot refilled with the next pixel of the batch.
+    every stopped slot refilled with the next pixel of the batch: :func:`minimise_refilled`, then
+    :func:`finish_in_chunks`.
+
+    Every pixel goes through exactly the steps it takes alone, so its result does not depend on ``slots``
+    or on its neighbours; with ``slots == n`` this is the vmapped :func:`tccas.da.assimilate_pixel`. Pure
+    JAX; jit with ``settings`` and ``slots`` static.
+    """
+    return finish_in_chunks(minimise_refilled(batch, settings, slots), batch, settings, slots)
+
+
+def minimise_refilled(batch, settings, slots: int):
+    """The stopped solver state of every pixel of ``batch`` (leading axis n), the minimiser stepping
+    ``slots`` pixels at once.
 
     A vmapped ``while_loop`` runs a batch until its slowest pixel stops, so the pixels that stopped early
     are evaluated for nothing (≈ 20 % of the evaluations of the ``bench_da`` batch, 7–10 % of the demo's).
     Here one ``while_loop`` steps the slots (:func:`tccas.da.solver_step`, one cost and gradient evaluation
     each); a slot whose pixel stops hands its solver state to the pixel's row of the result and starts the
     next pixel (:func:`tccas.da.solver_start`); when none is left the slot idles until the last pixel
-    stops. Then :func:`tccas.da.assimilate_finish` (posterior and outputs) runs over the pixels in
-    ``slots``-sized chunks. Every pixel goes through exactly the steps it takes alone, so its result does
-    not depend on ``slots`` or on its neighbours; with ``slots == n`` this is the vmapped
-    :func:`tccas.da.assimilate_pixel`. Pure JAX; jit with ``settings`` and ``slots`` static.
+    stops.
     """
     import jax
     import jax.numpy as jnp
@@ -111,12 +120,24 @@ def assimilate_refilled(batch, settings, slots: int):
     stopped = tree(lambda a: jnp.zeros((n, *a.shape[1:]), a.dtype), states)
     carry = (states, first, jnp.asarray(slots), stopped)
     *_, final = jax.lax.while_loop(lambda c: jnp.any(c[1] < n), body, carry)
+    return final
+
+
+def finish_in_chunks(stopped, batch, settings, slots: int):
+    """:func:`tccas.da.assimilate_finish` (posterior, propagation, outputs) of every pixel of ``batch`` from
+    its stopped solver state, vmapped over ``slots``-sized chunks of the batch."""
+    import jax
+
+    import tccas.da as tda
+
+    n = int(np.shape(batch.valid)[0])
+    tree = jax.tree_util.tree_map
 
     def chunks(t):
         return tree(lambda a: a.reshape((n // slots, slots, *a.shape[1:])), t)
 
     finish = jax.vmap(functools.partial(tda.assimilate_finish, settings=settings))
-    out = jax.lax.map(lambda args: finish(*args), (chunks(final), chunks(batch)))
+    out = jax.lax.map(lambda args: finish(*args), (chunks(stopped), chunks(batch)))
     return tree(lambda a: a.reshape((n, *a.shape[2:])), out)
 
 
