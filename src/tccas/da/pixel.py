@@ -80,7 +80,8 @@ class AssimilationSettings:
     - ``error_models``: per-stream :class:`~tccas.obs.common.StreamErrorModel` overrides, as a tuple of
       ``(stream, model)`` pairs (defaults from the operator modules, obs_da_spec §2.6, §3.6, §4.4, §5.2);
     - ``jacobian_chunk``: most tangent directions evaluated together for the posterior, in equal chunks
-      (:func:`map_unit_tangents`; memory/speed trade-off);
+      (:func:`map_tangents`; the model tangents of the Gauss–Newton Jacobian, one per control slot shared by
+      all tiles, and the Hessian columns of ``posterior="hessian"``; memory/speed trade-off);
     - ``prior_jacobian``: linearisation point of the PRIOR target uncertainty (obs_da_spec §6.7 "[D: state
       both]"): ``"posterior"`` (default) propagates C0 with the same target Jacobian A = ∂N/∂x at x_post as
       C_post, so σ_post ≤ σ_prior and UR ∈ [0, 1] hold exactly and the prior point costs one forward run
