@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from tccas import model
 from tccas.da import controls, cost, lbfgsb, posterior, propagate
@@ -223,13 +224,15 @@ def _linearise(u, problem, layout, pr, settings, data):
     """
     x = u * pr.sigma0
     col = controls.jacobian_colouring(layout)
-    n_tiles = layout.n_tiles
+    n_tiles, n = layout.n_tiles, layout.size
 
-    def flat(tiles, xx):
-        ev = cost.evaluate_tiles(tiles, xx, problem, layout, settings, data)
+    def vectors(ev):
         return jnp.concatenate([ev.residuals[s] for s in STREAMS]), jnp.stack(
             [ev.targets[t] for t in cost.TARGETS]
         )
+
+    def flat(tiles, xx):
+        return vectors(cost.evaluate_tiles(tiles, xx, problem, layout, settings, data))
 
     def model_push(dx):
         tiles, d_tiles = jax.jvp(lambda xx: cost.run_tiles(xx, problem, layout, settings), (x,), (dx,))
@@ -242,26 +245,20 @@ def _linearise(u, problem, layout, pr, settings, data):
 
         return tiles, jax.lax.map(lane, jnp.eye(n_tiles))  # one lane at a time: one masked copy
 
-    directions = jnp.zeros((len(col.colours), u.shape[0]))
+    colour_of = np.zeros((len(col.colours), n))
     for c, members in enumerate(col.colours):
-        directions = directions.at[c, jnp.asarray(members)].set(pr.sigma0[jnp.asarray(members)])
-    tiles_k, (lane_res, lane_tgt) = map_tangents(model_push, directions, settings.jacobian_chunk)
+        colour_of[c, list(members)] = 1.0
+    tiles_k, (lane_res, lane_tgt) = map_tangents(model_push, colour_of * pr.sigma0, settings.jacobian_chunk)
     tiles = jax.tree_util.tree_map(lambda a: a[0], tiles_k)
-    op_idx = jnp.asarray(col.operator, dtype=jnp.int32)
-    op_dirs = (
-        jnp.zeros((len(col.operator), u.shape[0]))
-        .at[jnp.arange(len(col.operator)), op_idx]
-        .set(pr.sigma0[op_idx])
-    )
+    op_dirs = np.eye(n)[list(col.operator)] * pr.sigma0
     op_res, op_tgt = jax.vmap(lambda dx: jax.jvp(lambda xx: flat(tiles, xx), (x,), (dx,))[1])(op_dirs)
 
     def columns(lanes, ops):
         stacked = jnp.concatenate([lanes.reshape(-1, lanes.shape[-1]), jnp.sum(lanes, axis=1), ops])
-        return stacked[jnp.asarray(col.column, dtype=jnp.int32)]
+        return stacked[np.asarray(col.column)]
 
     ev = cost.evaluate_tiles(tiles, x, problem, layout, settings, data)
-    res = jnp.concatenate([ev.residuals[s] for s in STREAMS])
-    tgt = jnp.stack([ev.targets[t] for t in cost.TARGETS])
+    res, tgt = vectors(ev)
     return res, tgt, ev, columns(lane_res, op_res).T, columns(lane_tgt, op_tgt).T
 
 
