@@ -189,10 +189,7 @@ def main():
     jax.block_until_ready(post_cov(u0))
     t0 = time.perf_counter()
     jax.block_until_ready(post_cov(u0))
-    print(
-        f"posterior covariance (GN, {layout.size} controls, one pixel): "
-        f"{time.perf_counter() - t0:.2f} s"
-    )
+    print(f"posterior covariance (GN, {layout.size} controls, one pixel): {time.perf_counter() - t0:.2f} s")
 
 
 if __name__ == "__main__":
