@@ -232,8 +232,7 @@ class JacobianColouring(NamedTuple):
     J. Inst. Math. Appl. 13, 117): with 2 tiles the 50 default controls need 19 model tangents instead of 50.
 
     - ``colours``: per colour, the control indices its tangent direction sets (one per tile for a tile
-      control, one for a global model control);
-    - ``shared``: per colour, True for a global model control (its column is the sum over the tile lanes);
+      control; a global model control alone, its column being the sum over the tile lanes);
     - ``operator``: indices of the observation-operator controls (they do not enter the model: their
       columns need no model tangent);
     - ``column``: per control, its row in the stacked columns ``[lane t of colour c at c·n_tiles + t |
@@ -241,33 +240,34 @@ class JacobianColouring(NamedTuple):
     """
 
     colours: tuple[tuple[int, ...], ...]
-    shared: tuple[bool, ...]
     operator: tuple[int, ...]
     column: tuple[int, ...]
 
 
 def jacobian_colouring(layout: ControlLayout) -> JacobianColouring:
     """:class:`JacobianColouring` of ``layout`` (static)."""
-    groups: dict[tuple[str, bool], list[int]] = {}
+    colours: list[list[int]] = []
+    colour_of_name: dict[str, int] = {}
     operator = []
     for i, (n, t) in enumerate(zip(layout.names, layout.tiles, strict=True)):
         if n in _OPS:
             operator.append(i)
-        elif t >= 0:
-            groups.setdefault((n, False), []).append(i)
+        elif t < 0:
+            colours.append([i])
         else:
-            groups[(f"{n}#{i}", True)] = [i]
-    keys = list(groups)
-    n_col, n_tiles = len(keys), layout.n_tiles
+            if n not in colour_of_name:
+                colour_of_name[n] = len(colours)
+                colours.append([])
+            colours[colour_of_name[n]].append(i)
+    n_col, n_tiles = len(colours), layout.n_tiles
     column = [0] * layout.size
-    for c, key in enumerate(keys):
-        for i in groups[key]:
-            column[i] = n_col * n_tiles + c if key[1] else c * n_tiles + layout.tiles[i]
+    for c, members in enumerate(colours):
+        for i in members:
+            t = layout.tiles[i]
+            column[i] = n_col * n_tiles + c if t < 0 else c * n_tiles + t
     for k, i in enumerate(operator):
         column[i] = n_col * (n_tiles + 1) + k
-    return JacobianColouring(
-        tuple(tuple(groups[k]) for k in keys), tuple(k[1] for k in keys), tuple(operator), tuple(column)
-    )
+    return JacobianColouring(tuple(map(tuple, colours)), tuple(operator), tuple(column))
 
 
 def registry_table(name: str, field: str) -> jnp.ndarray:

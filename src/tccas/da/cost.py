@@ -69,7 +69,7 @@ def run_tiles(x, problem, layout, settings):
 
 def pixel_and_operators(tiles, x, problem, layout):
     """``(PixelOutput, operator-parameter dict)`` from the tile outputs of :func:`run_tiles` and ``x``."""
-    out = model.pixel_output(*tiles, jnp.asarray(problem.fractions, dtype=jnp.float64))
+    out = model.pixel_output(*tiles, problem.fractions)
     return out, controls.unpack(x, layout, problem.pfts).operator
 
 

@@ -485,7 +485,8 @@ def run_tiles(
 
 def pixel_output(hourly: dict, daily: dict, final: TileState, fractions) -> PixelOutput:
     """:class:`PixelOutput` from the per-tile outputs of :func:`run_tiles`: the cover-weighted pixel daily
-    series (model_spec §1.2, :func:`aggregate`) beside the per-tile arrays."""
+    series (model_spec §1.2, :func:`aggregate`, which takes ``fractions`` as float64) beside the per-tile
+    arrays."""
     c_total = (
         daily["c_lab"] + daily["c_fol"] + daily["c_roo"] + daily["c_woo"] + daily["c_lit"] + daily["c_som"]
     )
@@ -520,4 +521,4 @@ def run_pixel(
     hourly, daily, final = run_tiles(
         tile_params, global_params, pools0, fractions, forcing, site, options, spinup_forcing, pfts
     )
-    return pixel_output(hourly, daily, final, jnp.asarray(fractions, dtype=jnp.float64))
+    return pixel_output(hourly, daily, final, fractions)
