@@ -14,7 +14,8 @@ pinned to one core (as a pipeline Dask worker runs its batches), so pixels/s is 
 worker, the JAX backend is started on that one core, so XLA's intra-op pool has one thread (before
 2026-12-01 it had one per core, taking turns on the pinned core).
 
-Usage: ``python benchmarks/bench_da.py [--days 365] [--spinup-days 365] [--batch 16] [--slots N]``
+Usage: ``python benchmarks/bench_da.py [--days 365] [--spinup-days 365] [--batch 16] [--slots N]
+[--posterior-pixels 5]``
 (``--spinup-days 1``: no spin-up year, as the demo configuration, whose pipeline runs one spin-up day).
 Not a test; record the printed numbers in benchmarks/README.md ("Assimilation").
 """
@@ -47,7 +48,7 @@ from tccas.da import (
 )
 from tccas.da.pixel import _linearise, layout_for
 from tccas.obs import STREAMS
-from tccas.pipeline.assimilate import finish_in_chunks, minimise_refilled
+from tccas.pipeline.assimilate import POSTERIOR_PIXELS, finish_in_chunks, minimise_refilled
 from tccas.pipeline.cluster import pin_threads, start_backend_on
 
 LAT, LON = 39.94, -5.77
@@ -127,6 +128,12 @@ def main():
     ap.add_argument(
         "--slots", type=int, default=None, help="solver slots refilled from the batch (default: the batch)"
     )
+    ap.add_argument(
+        "--posterior-pixels",
+        type=int,
+        default=POSTERIOR_PIXELS,
+        help=f"most pixels per posterior chunk (default {POSTERIOR_PIXELS}, as the pipeline)",
+    )
     args = ap.parse_args()
     slots = args.slots or args.batch
     settings = AssimilationSettings(max_iter=20)
@@ -144,7 +151,7 @@ def main():
         f"obs/pixel {sum(min(c, args.days) for c in COUNTS.values())}"
     )
     minimise = jax.jit(partial(minimise_refilled, settings=settings, slots=slots))
-    finish = jax.jit(partial(finish_in_chunks, settings=settings, slots=slots))
+    finish = jax.jit(partial(finish_in_chunks, settings=settings, posterior_pixels=args.posterior_pixels))
     t0 = time.perf_counter()
     minimise_c = minimise.lower(batch).compile()
     t_compile = time.perf_counter() - t0

@@ -190,15 +190,38 @@ def test_map_unit_tangents_columns_in_one_traced_body(n, chunk):
     assert len(traces) == 1
 
 
+@pytest.mark.parametrize(("m", "chunk"), [(7, 3), (6, 3), (1, 4), (5, 1)])
+def test_map_in_chunks_maps_pytree_rows_with_padding_dropped(m, chunk):
+    """Rows of a pytree (the pixels of a batch) through equal chunks padded with copies of the last row:
+    every real row's value, nothing of the padding, one traced body."""
+    import jax.numpy as jnp
+
+    from tccas.da.pixel import map_in_chunks
+
+    rng = np.random.default_rng(m)
+    xs = {"a": rng.normal(size=(m, 2, 3)), "b": rng.normal(size=(m,))}
+    traces = []
+
+    def fn(row):
+        traces.append(row["a"].shape)
+        return {"s": jnp.sum(row["a"]) * row["b"], "t": row["a"][0] + row["b"]}
+
+    out = map_in_chunks(fn, xs, chunk)
+    np.testing.assert_allclose(np.asarray(out["s"]), xs["a"].sum(axis=(1, 2)) * xs["b"], rtol=1e-14)
+    np.testing.assert_allclose(np.asarray(out["t"]), xs["a"][:, 0] + xs["b"][:, None], rtol=1e-14)
+    assert len(traces) == 1
+
+
 def test_refilled_solver_slots_match_the_vmapped_solver(batch_result):
-    """Two solver slots refilled from the batch of 8 (tccas.pipeline.assimilate.assimilate_refilled) give
-    every pixel the result of the vmapped assimilate_pixel: same evaluations, statuses and posterior."""
+    """Two solver slots refilled from the batch of 8 (tccas.pipeline.assimilate.assimilate_refilled) and the
+    posterior in 3 chunks of 3 (one padding pixel) give every pixel the result of the vmapped
+    assimilate_pixel: same evaluations, statuses and posterior."""
     import jax
 
     from tccas.pipeline.assimilate import assimilate_refilled
 
     members, out = batch_result
-    refilled = jax.jit(lambda b: assimilate_refilled(b, SETTINGS, 2))(stack(members))
+    refilled = jax.jit(lambda b: assimilate_refilled(b, SETTINGS, 2, posterior_pixels=3))(stack(members))
     refilled = {k: np.asarray(v) for k, v in refilled.items()}
     assert set(refilled) == set(out)
     for key in ("status", "n_iter", "n_eval"):

@@ -47,7 +47,10 @@ def test_solver_builds_the_prior_and_assimilation_programs_for_the_batch_size(re
     assert (3, 24) in {shape[1:] for shape in calls[0][1]}  # hourly window forcing of 3 days
     record = json.loads(sentinel.read_text())
     assert record["program"] == "solver" and record["pixels_per_batch"] == 5 and record["solver_slots"] == 5
-    assert calls[1][0].endswith(":slots=5")  # one slot per pixel unless assimilation.solver_slots is set
+    assert record["posterior_pixels"] == 5  # the schema default
+    # one slot per pixel unless assimilation.solver_slots is set; the prior program does not depend on them
+    assert calls[1][0].endswith(":Batching(slots=5, posterior_pixels=5)")
+    assert "Batching" not in calls[0][0]
     assert record["TCCAS_PROGRAM_CACHE"] == str(tmp_path / "p")
 
 

@@ -81,7 +81,7 @@ class AssimilationSettings:
     - ``error_models``: per-stream :class:`~tccas.obs.common.StreamErrorModel` overrides, as a tuple of
       ``(stream, model)`` pairs (defaults from the operator modules, obs_da_spec §2.6, §3.6, §4.4, §5.2);
     - ``jacobian_chunk``: most tangent directions evaluated together for the posterior, in equal chunks
-      (:func:`map_tangents`; the model tangents of the Gauss–Newton Jacobian, one per control slot shared by
+      (:func:`map_in_chunks`; the model tangents of the Gauss–Newton Jacobian, one per control slot shared by
       all tiles, and the Hessian columns of ``posterior="hessian"``; memory/speed trade-off);
     - ``prior_jacobian``: linearisation point of the PRIOR target uncertainty (obs_da_spec §6.7 "[D: state
       both]"): ``"posterior"`` (default) propagates C0 with the same target Jacobian A = ∂N/∂x at x_post as
@@ -248,7 +248,7 @@ def _linearise(u, problem, layout, pr, settings, data):
     colour_of = np.zeros((len(col.colours), n))
     for c, members in enumerate(col.colours):
         colour_of[c, list(members)] = 1.0
-    tiles_k, (lane_res, lane_tgt) = map_tangents(model_push, colour_of * pr.sigma0, settings.jacobian_chunk)
+    tiles_k, (lane_res, lane_tgt) = map_in_chunks(model_push, colour_of * pr.sigma0, settings.jacobian_chunk)
     tiles = jax.tree_util.tree_map(lambda a: a[0], tiles_k)
     op_dirs = np.eye(n)[list(col.operator)] * pr.sigma0
     op_res, op_tgt = jax.vmap(lambda dx: jax.jvp(lambda xx: flat(tiles, xx), (x,), (dx,))[1])(op_dirs)
@@ -262,19 +262,21 @@ def _linearise(u, problem, layout, pr, settings, data):
     return res, tgt, ev, columns(lane_res, op_res).T, columns(lane_tgt, op_tgt).T
 
 
-def map_tangents(fn, tangents, chunk: int):
-    """``fn(v)`` for the rows v of ``tangents`` (m, n), stacked on a leading axis of length m, evaluated in
-    equal chunks of at most ``chunk`` rows (``jax.lax.map`` with ``batch_size``).
+def map_in_chunks(fn, xs, chunk: int):
+    """``fn(x)`` for the rows x of the pytree ``xs`` (leading axis of length m), stacked on a leading axis of
+    length m, evaluated in equal chunks of at most ``chunk`` rows (``jax.lax.map`` with ``batch_size``: ``fn``
+    vmapped over a chunk).
 
-    The rows are padded with zero rows to k·b rows, k = ⌈m/chunk⌉ chunks of b = ⌈m/k⌉ tangents, and the
-    padding results are dropped: a chunk size that does not divide m would make ``lax.map`` compile the
+    The rows are padded with copies of the last row to k·b rows, k = ⌈m/chunk⌉ chunks of b = ⌈m/k⌉ rows, and
+    the padding results are dropped: a chunk size that does not divide m would make ``lax.map`` compile the
     remainder as a second copy of ``fn`` (m = 50, chunk 16: 3 × 16 + 2), which lengthens the compilation and
-    the executable load of every worker. At most k − 1 zero tangents are computed.
+    the executable load of every worker. At most k − 1 padding rows are computed; a copied row keeps them
+    as finite as the real ones (tangent directions, pixels of a batch).
     """
-    m = tangents.shape[0]
+    m = jax.tree_util.tree_leaves(xs)[0].shape[0]
     k = -(-m // max(1, min(chunk, m)))
     b = -(-m // k)
-    padded = jnp.concatenate([tangents, jnp.zeros((k * b - m, tangents.shape[1]), tangents.dtype)])
+    padded = jax.tree_util.tree_map(lambda a: jnp.concatenate([a, jnp.repeat(a[-1:], k * b - m, axis=0)]), xs)
     out = jax.lax.map(fn, padded, batch_size=b)
     return jax.tree_util.tree_map(lambda a: a[:m], out)
 
@@ -282,8 +284,8 @@ def map_tangents(fn, tangents, chunk: int):
 def map_unit_tangents(fn, n: int, chunk: int):
     """``fn(e_i)`` for the n unit vectors of ℝⁿ (the columns of a Jacobian by tangent-linear runs,
     obs_da_spec §6.6–6.7), stacked on a leading axis of length n, in equal chunks of at most ``chunk``
-    (:func:`map_tangents`)."""
-    return map_tangents(fn, jnp.eye(n), chunk)
+    (:func:`map_in_chunks`)."""
+    return map_in_chunks(fn, jnp.eye(n), chunk)
 
 
 class _Setup(NamedTuple):

@@ -12,9 +12,10 @@ Steps (ecosystem_aesthetics §2.2–§2.4, obs_da_spec §7.3):
    the tile (a 100 km production tile contains whole TROPOSIF footprints; a 25 km SMOS cell straddling tiles
    gets a sample estimate — documented approximation). Fine observations (one pixel per footprint) get 0.
 4. Assimilation pass: :func:`assimilate_refilled` (the vmapped ``assimilate_pixel`` with ``solver_slots``
-   minimiser slots refilled from the batch) over padded batches of ``pixels_per_batch`` pixels (one compiled
-   executable per worker; padding rows repeat the batch's last pixel with ``valid = 0``), NumPy back out,
-   per-batch progress with ETA in the rule's log, a Dask performance report per tile.
+   minimiser slots refilled from the batch and the posterior in chunks of ``posterior_pixels``,
+   :class:`Batching`) over padded batches of ``pixels_per_batch`` pixels (one compiled executable per
+   worker; padding rows repeat the batch's last pixel with ``valid = 0``), NumPy back out, per-batch
+   progress with ETA in the rule's log, a Dask performance report per tile.
 5. Write the raw per-tile result (``results/assimilate/{region}/{tile}.zarr``, contract C4).
 
 The batched callables are built once per process and settings (``functools.cache``), so every batch of a
@@ -23,6 +24,7 @@ tile reuses the same executable; batch shapes never change within a tile.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import re
@@ -55,6 +57,35 @@ def assimilation_settings(config: Mapping[str, Any]):
     return AssimilationSettings.from_config(dict(config))
 
 
+POSTERIOR_PIXELS = 5  # [D] pixels per vmapped posterior chunk (config assimilation.posterior_pixels)
+
+
+@dataclasses.dataclass(frozen=True)
+class Batching:
+    """How the compiled program runs one padded batch (config section ``assimilation``).
+
+    ``slots``: pixels the minimiser steps at once, refilled from the batch (``solver_slots``; ``None``: one
+    per pixel); ``posterior_pixels``: most pixels whose posterior (coloured Jacobian, covariance,
+    propagation) is evaluated together, in equal chunks (:func:`finish_in_chunks`). The posterior of one
+    pixel holds ≈ 80 MiB of XLA temporaries (the hourly tangents of its tiles, ``jacobian_chunk`` at a
+    time), so a chunk of 25 pixels made the program's temporaries ≈ 2 GiB, which every batch touched afresh
+    (0.5 million page faults per batch); chunks of 5 hold ≈ 0.4 GiB and ran the posterior of the same 25
+    pixels 12 % faster on one core (benchmarks/README.md, "Assimilation").
+    """
+
+    slots: int | None = None
+    posterior_pixels: int = POSTERIOR_PIXELS
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Batching:
+        a = config["assimilation"]
+        return cls(a.get("solver_slots"), int(a.get("posterior_pixels", POSTERIOR_PIXELS)))
+
+    def for_batch(self, n: int) -> Batching:
+        """The same with the slots resolved for a batch of ``n`` pixels."""
+        return self if self.slots is not None else dataclasses.replace(self, slots=n)
+
+
 def slot_control_names(n_tiles: int, settings) -> list[str]:
     """Names of the x-vector entries independent of the pixel's PFTs: ``vcmax25[0]`` for the per-tile
     control of PFT tile slot 0 (``tccas.da.control_names`` without the ``:PFT`` part), ``sif_scale`` for
@@ -66,17 +97,17 @@ def slot_control_names(n_tiles: int, settings) -> list[str]:
     return [re.sub(r"\[(\d+):[^\]]*\]", r"[\1]", str(n)) for n in names]
 
 
-def assimilate_refilled(batch, settings, slots: int):
+def assimilate_refilled(batch, settings, slots: int, posterior_pixels: int = POSTERIOR_PIXELS):
     """:func:`tccas.da.assimilate_pixel` for every pixel of ``batch`` (``PixelProblem`` with a leading pixel
     axis of length n, a multiple of ``slots``), with the minimiser stepping ``slots`` pixels at once and
     every stopped slot refilled with the next pixel of the batch: :func:`minimise_refilled`, then
-    :func:`finish_in_chunks`.
+    :func:`finish_in_chunks` in chunks of at most ``posterior_pixels``.
 
     Every pixel goes through exactly the steps it takes alone, so its result does not depend on ``slots``
     or on its neighbours; with ``slots == n`` this is the vmapped :func:`tccas.da.assimilate_pixel`. Pure
-    JAX; jit with ``settings`` and ``slots`` static.
+    JAX; jit with ``settings``, ``slots`` and ``posterior_pixels`` static.
     """
-    return finish_in_chunks(minimise_refilled(batch, settings, slots), batch, settings, slots)
+    return finish_in_chunks(minimise_refilled(batch, settings, slots), batch, settings, posterior_pixels)
 
 
 def minimise_refilled(batch, settings, slots: int):
@@ -123,59 +154,64 @@ def minimise_refilled(batch, settings, slots: int):
     return final
 
 
-def finish_in_chunks(stopped, batch, settings, slots: int):
+def finish_in_chunks(stopped, batch, settings, posterior_pixels: int = POSTERIOR_PIXELS):
     """:func:`tccas.da.assimilate_finish` (posterior, propagation, outputs) of every pixel of ``batch`` from
-    its stopped solver state, vmapped over ``slots``-sized chunks of the batch."""
-    import jax
-
+    its stopped solver state, vmapped over equal chunks of at most ``posterior_pixels`` pixels
+    (:func:`tccas.da.pixel.map_in_chunks`; :class:`Batching` says why the chunks are small)."""
     import tccas.da as tda
+    from tccas.da.pixel import map_in_chunks
 
-    n = int(np.shape(batch.valid)[0])
-    tree = jax.tree_util.tree_map
+    def finish(args):
+        return tda.assimilate_finish(*args, settings=settings)
 
-    def chunks(t):
-        return tree(lambda a: a.reshape((n // slots, slots, *a.shape[1:])), t)
-
-    finish = jax.vmap(functools.partial(tda.assimilate_finish, settings=settings))
-    out = jax.lax.map(lambda args: finish(*args), (chunks(stopped), chunks(batch)))
-    return tree(lambda a: a.reshape((n, *a.shape[2:])), out)
+    return map_in_chunks(finish, (stopped, batch), posterior_pixels)
 
 
 @functools.cache
-def _batched(kind: str, settings, slots: int | None):
-    """The jitted batched DA function ``kind``, built once per process, settings and solver slots:
+def _batched(kind: str, settings, batching: Batching | None):
+    """The jitted batched DA function ``kind``, built once per process, settings and batching:
     :func:`assimilate_refilled` (``"assimilate"``) or ``vmap`` of :func:`tccas.da.prior_equivalents`."""
     import jax
 
     import tccas.da as tda
 
     if kind == "assimilate":
-        return jax.jit(functools.partial(assimilate_refilled, settings=settings, slots=slots))
+        return jax.jit(
+            functools.partial(
+                assimilate_refilled,
+                settings=settings,
+                slots=batching.slots,
+                posterior_pixels=batching.posterior_pixels,
+            )
+        )
     return jax.jit(jax.vmap(functools.partial(tda.prior_equivalents, settings=settings)))
 
 
-def _executable(kind: str, batch, settings, slots: int | None):
+def _executable(kind: str, batch, settings, batching: Batching):
     """The compiled batched DA function ``kind`` for the shapes of ``batch`` (:func:`~tccas.pipeline.cluster.
-    compiled_for`, named for the exported-program store by ``kind``, the settings and the solver slots)."""
-    slots = int(np.shape(batch.valid)[0]) if slots is None and kind == "assimilate" else slots
-    return compiled_for(
-        _batched(kind, settings, slots), batch, name=f"tccas.da.{kind}:{settings!r}:slots={slots}"
-    )
+    compiled_for`, named for the exported-program store by ``kind``, the settings and, for the assimilation,
+    the batching)."""
+    if kind == "assimilate":
+        plan = batching.for_batch(int(np.shape(batch.valid)[0]))
+        name = f"tccas.da.{kind}:{settings!r}:{plan!r}"
+    else:
+        plan, name = None, f"tccas.da.{kind}:{settings!r}"
+    return compiled_for(_batched(kind, settings, plan), batch, name=name)
 
 
-def compile_batch(kind: str, batch, settings, slots: int | None = None) -> None:
+def compile_batch(kind: str, batch, settings, batching: Batching = Batching()) -> None:
     """Compile the batched DA function ``kind`` for the shapes of ``batch`` (run once, alone, before the
     batches: see :func:`tccas.pipeline.cluster.run_batches`)."""
-    _executable(kind, batch, settings, slots)
+    _executable(kind, batch, settings, batching)
 
 
-def run_batch(kind: str, batch, settings, slots: int | None = None) -> dict[str, np.ndarray]:
-    """Run the batched DA function ``kind`` (``"assimilate"``: :func:`assimilate_refilled` with ``slots``
-    solver slots, default the whole batch; ``"prior"``: model equivalents under the prior, obs_da_spec §7.3)
-    on one padded batch (``PixelProblem`` of NumPy leaves) on a worker; NumPy results."""
+def run_batch(kind: str, batch, settings, batching: Batching = Batching()) -> dict[str, np.ndarray]:
+    """Run the batched DA function ``kind`` (``"assimilate"``: :func:`assimilate_refilled` with the solver
+    slots and posterior chunks of ``batching``; ``"prior"``: model equivalents under the prior, obs_da_spec
+    §7.3) on one padded batch (``PixelProblem`` of NumPy leaves) on a worker; NumPy results."""
     import jax
 
-    out = _executable(kind, batch, settings, slots)(batch)
+    out = _executable(kind, batch, settings, batching)(batch)
     return {k: np.asarray(v) for k, v in jax.device_get(out).items()}
 
 
@@ -259,14 +295,14 @@ def run_tile_problem(
     dask: DaskSettings,
     report_path: str | Path | None = None,
     footprint_mode: str = "per_pixel",
-    slots: int | None = None,
+    batching: Batching = Batching(),
 ) -> dict[str, np.ndarray]:
     """Prior pass, representativeness errors and assimilation of every pixel of ``problem``.
 
     Returns contract-C2 results with leading axis ``n_pixels`` (NumPy), plus ``pfts`` and ``fractions``
     ``(n_pixels, n_tiles)``. ``footprint_mode="per_pixel"`` is
-    Mode A of obs_da_spec §7.3 (the only mode of the config schema). ``slots``: solver slots per batch
-    (:func:`assimilate_refilled`; default ``batch_size``).
+    Mode A of obs_da_spec §7.3 (the only mode of the config schema). ``batching``: solver slots (default one
+    per pixel) and posterior chunks of every batch (:func:`assimilate_refilled`).
     """
     if footprint_mode != "per_pixel":
         raise ValueError(f"footprint_mode {footprint_mode!r} is not supported (only 'per_pixel')")
@@ -293,12 +329,12 @@ def run_tile_problem(
         tasks = _tasks(problem, batch_size, settings, sigma, land_cover)
         post = run_batches(
             client,
-            functools.partial(run_batch, "assimilate", slots=slots),
+            functools.partial(run_batch, "assimilate", batching=batching),
             tasks,
             n_batches,
             n,
             "assimilate",
-            prepare=functools.partial(compile_batch, "assimilate", slots=slots),
+            prepare=functools.partial(compile_batch, "assimilate", batching=batching),
         )
         log.info("assimilation pass: %.1f s", time.perf_counter() - t1)
     out = _gather(post, n, batch_size)
@@ -334,15 +370,18 @@ def assimilate_tile(
     settings = assimilation_settings(config)
     batch = int(batch_size or config["assimilation"]["pixels_per_batch"])
     dask = DaskSettings.from_config(config, n_workers)
-    # an overridden batch size (benchmarks, invariance tests) runs one solver slot per pixel
-    slots = config["assimilation"].get("solver_slots") if batch_size is None else None
+    batching = Batching.from_config(config)
+    if batch_size is not None:  # an overridden batch size (benchmarks, invariance tests): one slot per pixel
+        batching = dataclasses.replace(batching, slots=None)
+    batching = batching.for_batch(batch)
     log.info(
-        "tile %s/%s: %d land pixels, batch %d, %d solver slots, %d workers",
+        "tile %s/%s: %d land pixels, batch %d, %d solver slots, posterior chunks of <= %d, %d workers",
         region,
         tile,
         problem.n_pixels,
         batch,
-        slots or batch,
+        batching.slots,
+        batching.posterior_pixels,
         dask.n_workers,
     )
     results = run_tile_problem(
@@ -352,7 +391,7 @@ def assimilate_tile(
         dask,
         report_path,
         config["assimilation"].get("footprint_mode", "per_pixel"),
-        slots,
+        batching,
     )
     if not config["assimilation"].get("store_covariance", True):
         results.pop("x_cov_post", None)
@@ -361,7 +400,8 @@ def assimilate_tile(
         "region": region,
         "run_id": config.get("run_id", ""),
         "pixels_per_batch": batch,
-        "solver_slots": slots or batch,
+        "solver_slots": batching.slots,
+        "posterior_pixels": batching.posterior_pixels,
         "n_workers": dask.n_workers,
         "wall_seconds": round(time.perf_counter() - t_start, 3),
     }

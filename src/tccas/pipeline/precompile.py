@@ -31,17 +31,22 @@ log = logging.getLogger(__name__)
 
 
 def _solver(config: Mapping[str, Any], template) -> dict[str, Any]:
-    from tccas.pipeline.assimilate import assimilation_settings, compile_batch
+    from tccas.pipeline.assimilate import Batching, assimilation_settings, compile_batch
 
     settings = assimilation_settings(config)
     size = int(config["assimilation"]["pixels_per_batch"])
-    slots = config["assimilation"].get("solver_slots")
+    batching = Batching.from_config(config).for_batch(size)
     batch = template.batch(np.zeros(size, np.int64))
     for kind in ("prior", "assimilate"):
         t0 = time.perf_counter()
-        compile_batch(kind, batch, settings, slots if kind == "assimilate" else None)
+        compile_batch(kind, batch, settings, batching)
         log.info("%s program for batches of %d pixels: %.1f s", kind, size, time.perf_counter() - t0)
-    return {"pixels_per_batch": size, "solver_slots": slots or size, "settings": repr(settings)}
+    return {
+        "pixels_per_batch": size,
+        "solver_slots": batching.slots,
+        "posterior_pixels": batching.posterior_pixels,
+        "settings": repr(settings),
+    }
 
 
 def _scenario(config: Mapping[str, Any], template) -> dict[str, Any]:
