@@ -21,7 +21,10 @@ program. Two splits are printed:
 
 The speed-up re-runs ``tccas assimilate-tile`` on one demo tile with
 ``--workers 1`` and ``--workers 2``, ``--repeat`` times each in the order 1, 2, 2, 1, … (best of each;
-warm JAX compilation cache from the demo run, so all measure cluster start + solve).
+warm JAX compilation cache from the demo run, so all measure cluster start + solve). It is printed for the
+whole job and for its Dask passes (prior pass and assimilation pass with their program loads, from the tile
+log): the job's serial part (interpreter start, tile problem, cluster start and close, write; ≈ 8 s) does
+not depend on the workers.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import argparse
 import csv
 import itertools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -140,9 +144,19 @@ def non_assimilation_share(stages: dict[str, float], without: tuple[str, ...] = 
     return 1.0 - assimilation / total if total else float("nan")
 
 
+# the Dask part of a tile job, from its log (tccas.pipeline.assimilate.run_tile_problem)
+DASK_PASSES = re.compile(r"(?:prior pass and representativeness errors|assimilation pass): ([0-9.]+) s")
+
+
+def dask_seconds(log: str) -> float:
+    """Seconds of the tile job's Dask passes (prior pass and assimilation pass, program loads included)."""
+    return sum(float(s) for s in DASK_PASSES.findall(log))
+
+
 def time_assimilation(
     workdir: Path, config: Path, region: str, tile: str, workers: int, run: int = 0
-) -> float:
+) -> tuple[float, float]:
+    """Wall seconds of one ``tccas assimilate-tile`` job and of its Dask passes (:func:`dask_seconds`)."""
     out = workdir / "bench" / f"{tile}-w{workers}-{run}.zarr"
     shutil.rmtree(out, ignore_errors=True)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -161,9 +175,10 @@ def time_assimilation(
         str(workers),
     ]
     t0 = time.perf_counter()
-    with out.with_suffix(".log").open("w") as log:  # the tile log: where the fixed part and batches went
+    log_path = out.with_suffix(".log")
+    with log_path.open("w") as log:  # the tile log: where the fixed part and batches went
         subprocess.run(cmd, cwd=workdir, env=_env(), check=True, stdout=log, stderr=subprocess.STDOUT)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, dask_seconds(log_path.read_text())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     from tccas.config import load_config, planned_tiles
 
     tile = planned_tiles(load_config(config), args.region)[0].name
-    times: dict[int, list[float]] = {1: [], 2: []}
+    times: dict[int, list[tuple[float, float]]] = {1: [], 2: []}
     for r in range(args.repeat):  # 1, 2, 2, 1, …: slow drifts of a shared VM hit both alike
         for workers in (1, 2) if r % 2 == 0 else (2, 1):
             times[workers].append(time_assimilation(workdir, config, args.region, tile, workers, r))
@@ -211,11 +226,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| the same without the scenario | {100 * share:.1f} % |")
     if not args.repeat:
         return 0
+    best = {w: min(times[w]) for w in times}  # by job time
     for workers, label in ((1, "1 worker"), (2, "2 workers")):
-        runs = ", ".join(f"{t:.1f}" for t in times[workers])
-        best = min(times[workers])
-        print(f"| assimilate-tile {args.region}/{tile}, {label} (runs: {runs} s) | best {best:.1f} s |")
-    print(f"| speed-up 1 → 2 workers (best against best) | {min(times[1]) / min(times[2]):.2f} × |")
+        runs = ", ".join(f"{t:.1f} ({d:.1f})" for t, d in times[workers])
+        job, passes = best[workers]
+        print(
+            f"| assimilate-tile {args.region}/{tile}, {label} (runs: job (Dask passes) {runs} s) | "
+            f"best {job:.1f} s (Dask passes {passes:.1f} s) |"
+        )
+    print(f"| speed-up 1 → 2 workers, tile job (best against best) | {best[1][0] / best[2][0]:.2f} × |")
+    print(f"| the same, Dask passes of those runs | {best[1][1] / best[2][1]:.2f} × |")
     return 0
 
 
