@@ -51,7 +51,7 @@ def tile_input_paths(results_root: str | Path, region: str, tile: str) -> dict[s
 
 def assimilation_settings(config: Mapping[str, Any]):
     """``tccas.da.AssimilationSettings`` of the validated config (sections ``assimilation``, ``streams``,
-    ``model``); pipeline-only keys (``pixels_per_batch``, ``footprint_mode``) stay here."""
+    ``model``); pipeline-only keys (``pixels_per_batch``, ``footprint_mode``, :class:`Batching`) stay here."""
     from tccas.da import AssimilationSettings
 
     return AssimilationSettings.from_config(dict(config))
