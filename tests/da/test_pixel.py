@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from da_twin import PFTS, SETTINGS, make_problem, stack
+from da_twin import PFTS, SETTINGS, stack
 
 from tccas.da import (
     CONVERGED,
@@ -282,43 +282,3 @@ def test_coloured_jacobian_equals_the_forward_jacobian():
         mine, ref = np.asarray(mine), np.asarray(ref)
         assert np.any(ref != 0.0, axis=0).sum() >= n_seen, np.any(ref != 0.0, axis=0).sum()
         np.testing.assert_allclose(mine, ref, rtol=1e-9, atol=1e-9 * np.max(np.abs(ref)))
-
-
-def test_full_hessian_posterior_is_the_inverse_finite_difference_hessian(batch_result, twin):
-    """posterior="hessian" (obs_da_spec §6.6): C_x = diag(σ0) H⁻¹ diag(σ0) with H the full Hessian of the
-    cost in u-space (forward-over-reverse columns), checked against central finite differences of the
-    cost gradient at the Gauss–Newton optimum of the twin pixel, where it differs from the Gauss–Newton
-    covariance by the second-order residual terms. (At the prior of this pixel the full Hessian is
-    indefinite and the setting falls back to Gauss–Newton, tests/da/test_posterior.py.)"""
-    import dataclasses
-
-    import jax
-    import jax.numpy as jnp
-
-    from tccas.da import assimilate_finish, controls, solver_start
-    from tccas.da.pixel import layout_for
-
-    settings = dataclasses.replace(SETTINGS, posterior="hessian", jacobian_chunk=25)
-    _, gn = batch_result
-    problem = jax.tree_util.tree_map(jnp.asarray, make_problem(twin["values"]))
-    layout = layout_for(PFTS.shape[0], settings)
-    pr = controls.prior(layout, PFTS)
-    sigma0 = np.asarray(pr.sigma0)
-    u_hat = gn["x_post"][ALL] / sigma0
-
-    def finish(p, u):
-        return assimilate_finish(solver_start(p, settings)._replace(x=u), p, settings)
-
-    out = jax.jit(finish)(problem, jnp.asarray(u_hat))
-    j = cost.make_cost(problem, layout, pr, settings)
-    n, eps = layout.size, 1e-4
-    steps = np.concatenate([np.eye(n), -np.eye(n)]) * eps
-    g = np.asarray(jax.jit(jax.vmap(jax.grad(j)))(jnp.asarray(u_hat + steps)))
-    h = (g[:n] - g[n:]) / (2 * eps)
-    h = 0.5 * (h + h.T)
-    expected = sigma0[:, None] * np.linalg.inv(h) * sigma0[None, :]
-    assert np.all(np.linalg.eigvalsh(h) > 0.0)
-    scale = np.sqrt(np.outer(np.diag(expected), np.diag(expected)))
-    np.testing.assert_allclose(np.asarray(out["x_cov_post"]) / scale, expected / scale, atol=1e-5)
-    np.testing.assert_allclose(np.asarray(out["x_sd_post"]), np.sqrt(np.diag(expected)), rtol=1e-5)
-    assert np.max(np.abs(gn["x_cov_post"][ALL] - expected) / scale) > 1e-3  # not the Gauss–Newton one
