@@ -7,11 +7,13 @@ import functools
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import NamedTuple
 
 import cloudpickle
 import numpy as np
 import pytest
+from distributed import Client, LocalCluster
 
 from tccas.pipeline import cluster
 from tccas.pipeline.cluster import DaskSettings, Progress, dask_client, run_batches, worker_environment
@@ -312,3 +314,59 @@ def test_job_process_compiles_what_the_workers_load(tmp_path):
     assert run("worker", {**base, **worker_environment(base)}) == after_job
     other_flags = {**base, **worker_environment(base), "XLA_FLAGS": "--xla_cpu_enable_fast_math=false"}
     assert run("worker", other_flags) != after_job
+
+
+def _solve_exported(x, valid):
+    """:func:`_solve_batch` through the worker's exported-program store (``compiled_for`` with a name)."""
+    import jax
+
+    out = cluster.compiled_for(_solver(), x, valid, name="test.attached")(x, valid)
+    return {k: np.asarray(jax.device_get(v)) for k, v in out.items()}
+
+
+def _worker_caches():
+    import jax
+
+    return jax.config.jax_compilation_cache_dir, os.environ.get("TCCAS_PROGRAM_CACHE")
+
+
+@pytest.mark.slow
+def test_attached_cluster_runs_the_batches_with_the_jobs_caches(tmp_path, monkeypatch, pixels, caplog):
+    """``dask.scheduler_address``: the batches run on an existing cluster whose workers were started without
+    tccas's environment (as by dask-jobqueue); they take the job's program store and compilation cache, export
+    the program there, and give the in-process numbers; a second job on the same workers reuses the loaded
+    executable. The job warns that the workers' XLA flags differ from its own."""
+    import jax
+
+    for key in ("TCCAS_JAX_CACHE", "XLA_FLAGS", *cluster.CACHE_KEYS):
+        monkeypatch.setenv(key, "")  # restored at teardown (the job below sets them in this process)
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    job = worker_environment()
+    own_cache = jax.config.jax_compilation_cache_dir
+    caplog.set_level(logging.INFO, logger="tccas.pipeline.cluster")
+    try:
+        with LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as external:
+            with Client(external) as c:
+                assert set(c.run(_worker_caches).values()) == {(None, None)}
+            settings = DaskSettings(scheduler_address=external.scheduler_address)
+            with dask_client(settings) as client:
+                res = run_batches(client, _solve_exported, _padded_tasks(pixels, 8), 3, 23, "attached")
+                caches = client.run(_worker_caches)
+            with dask_client(settings) as client:  # a second tile job on the same workers
+                again = run_batches(client, _solve_exported, _padded_tasks(pixels, 8), 3, 23, "again")
+                programs = client.run(lambda: len(cluster._COMPILED))
+    finally:
+        jax.config.update("jax_compilation_cache_dir", own_cache)
+    assert set(caches.values()) == {(job["JAX_COMPILATION_CACHE_DIR"], job["TCCAS_PROGRAM_CACHE"])}
+    assert len(list(Path(job["TCCAS_PROGRAM_CACHE"]).glob("*.jaxexport"))) == 1
+    assert any(
+        "compiles them again" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING
+    )
+    assert set(programs.values()) == {1}  # the second job found the executable in the worker's memory
+    ref = run_batches(None, _solve_batch, _padded_tasks(pixels, 8), 3, 23, "in process")
+    for b in range(3):
+        np.testing.assert_allclose(res[b]["y"], ref[b]["y"], rtol=1e-13)
+        np.testing.assert_array_equal(again[b]["y"], res[b]["y"])

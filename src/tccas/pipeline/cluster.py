@@ -18,7 +18,8 @@ Design notes
   (:func:`start_backend_on`), so XLA's intra-op pool has one thread instead of one per core of the job
   taking turns on the worker's core. The one-off compilation (``prepare`` of :func:`run_batches`) runs
   unpinned: XLA compiles with a thread pool, and pinned it took 167 s instead of 117 s for the solver.
-  Workers of an external scheduler are left to their cluster manager (SLURM cgroups).
+  Workers of an external scheduler are left to their cluster manager (SLURM cgroups); they get the job's
+  program store and compilation cache where they have none of their own (:func:`adopt_caches`).
 * Never fork after JAX init: the nanny start method is forced to ``spawn`` (``distributed.worker.
   multiprocessing-method``) and the job's parent process does not run JAX before the cluster is up.
 * Batches are submitted with at most ``max_in_flight`` outstanding futures (memory bound for 10^6-pixel
@@ -221,6 +222,7 @@ def dask_client(settings: DaskSettings, report_path: str | Path | None = None) -
         if settings.scheduler_address:
             log.info("attaching to the Dask scheduler at %s", settings.scheduler_address)
             client = stack.enter_context(Client(settings.scheduler_address))
+            adopt_caches(client, env)
         else:
             cluster = stack.enter_context(
                 LocalCluster(
@@ -245,6 +247,51 @@ def dask_client(settings: DaskSettings, report_path: str | Path | None = None) -
             Path(report_path).parent.mkdir(parents=True, exist_ok=True)
             stack.enter_context(performance_report(filename=str(report_path)))
         yield client
+
+
+CACHE_KEYS = ("JAX_COMPILATION_CACHE_DIR", "TCCAS_PROGRAM_CACHE")
+
+
+def adopt_caches(client: Client, env: Mapping[str, str]) -> dict[str, dict[str, str | None]]:
+    """Give the workers of an existing cluster (``dask.scheduler_address``) the job's exported-program store
+    and persistent compilation cache (the ``CACHE_KEYS`` of ``env``, :func:`worker_environment`) where they
+    have none of their own; returns ``{worker address: its caches and XLA_FLAGS}``.
+
+    Workers started by a cluster manager (dask-jobqueue, a ``dask worker`` command) do not run
+    :func:`use_worker_environment`: without this, each would trace and compile the solver itself (minutes per
+    worker) instead of loading what the ``precompile`` job built. A worker whose ``XLA_FLAGS`` differ from the
+    job's still compiles (the flags are part of the cache key): that is logged as a warning.
+    """
+    seen = client.run(_adopt_caches, {k: env[k] for k in CACHE_KEYS})
+    for address, used in seen.items():
+        log.info("worker %s: program store %s, compilation cache %s", address, *(used[k] for k in CACHE_KEYS))
+        if used["XLA_FLAGS"] != env["XLA_FLAGS"]:
+            log.warning(
+                "worker %s runs with XLA_FLAGS=%r, the job's programs were compiled with %r: it compiles "
+                "them again (minutes) instead of loading them; start the workers with the job's XLA_FLAGS",
+                address,
+                used["XLA_FLAGS"],
+                env["XLA_FLAGS"],
+            )
+    return seen
+
+
+def _adopt_caches(caches: Mapping[str, str]) -> dict[str, str | None]:
+    """In a worker: take ``caches`` (``CACHE_KEYS`` → path) unless the worker has its own; its caches and
+    ``XLA_FLAGS``."""
+    import jax
+    from jax.experimental.compilation_cache import compilation_cache
+
+    for key, value in caches.items():
+        os.environ.setdefault(key, value)
+    if not jax.config.jax_compilation_cache_dir:
+        compilation_cache.set_cache_dir(os.environ["JAX_COMPILATION_CACHE_DIR"])
+        compilation_cache.reset_cache()  # JAX decides at a process's first compilation whether to use a cache
+    return {
+        "JAX_COMPILATION_CACHE_DIR": jax.config.jax_compilation_cache_dir,
+        "TCCAS_PROGRAM_CACHE": os.environ["TCCAS_PROGRAM_CACHE"],
+        "XLA_FLAGS": os.environ.get("XLA_FLAGS"),
+    }
 
 
 class Progress:
