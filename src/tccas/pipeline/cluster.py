@@ -265,7 +265,7 @@ def adopt_caches(client: Client, env: Mapping[str, str]) -> dict[str, dict[str, 
     seen = client.run(_adopt_caches, {k: env[k] for k in CACHE_KEYS})
     for address, used in seen.items():
         log.info("worker %s: program store %s, compilation cache %s", address, *(used[k] for k in CACHE_KEYS))
-        if used["XLA_FLAGS"] != env["XLA_FLAGS"]:
+        if sorted((used["XLA_FLAGS"] or "").split()) != sorted(env["XLA_FLAGS"].split()):  # as JAX's key
             log.warning(
                 "worker %s runs with XLA_FLAGS=%r, the job's programs were compiled with %r: it compiles "
                 "them again (minutes) instead of loading them; start the workers with the job's XLA_FLAGS",
