@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import cloudpickle
+import dask
 import numpy as np
 import pytest
 from distributed import Client, LocalCluster
@@ -102,6 +103,8 @@ def test_workers_are_spawned_with_pinned_threads(tmp_path):
     with dask_client(DaskSettings(n_workers=1), report_path=report) as client:
         envs = client.run(_worker_env)
         method = client.run(lambda: __import__("multiprocessing").get_start_method())
+        profile = client.run(dask.config.get, "distributed.worker.profile.interval")
+        tick = client.run(dask.config.get, "distributed.admin.tick.interval")
         client.submit(sum, [1, 2]).result()
     (env,) = envs.values()
     assert env["XLA_FLAGS"].count("intra_op_parallelism_threads=1") == 1
@@ -109,6 +112,8 @@ def test_workers_are_spawned_with_pinned_threads(tmp_path):
         k: v for k, v in worker_environment().items() if k != "XLA_FLAGS"
     }
     assert set(method.values()) == {"spawn"}
+    assert set(profile.values()) == {"100ms"}  # cluster.DASK_DIAGNOSTICS_DEFAULTS reached the worker
+    assert set(tick.values()) == {"200ms"}
     assert report.exists() and report.stat().st_size > 1000
 
 
