@@ -174,7 +174,8 @@ def speedup_bounds(job1: float, batches1: float, job2: float, batches2: float) -
     their programs at the same time, so their fixed part is not shorter), so the job's speed-up is at most
     ``perfect = (F₁ + B₁) / (F₁ + B₁/2)``; at the measured batch speed-up s = B₁/B₂ the job reaches
     :data:`TARGET_SPEEDUP` r only if F ≤ ``fixed_for_target = B₁ (1 − r/s) / (r − 1)`` (negative: not at
-    all)."""
+    all); with the measured F₁ and F₂ it needs the batch speed-up
+    ``batches_for_target = B₁ / ((F₁ + B₁)/r − F₂)`` (above 2 on two workers: out of reach)."""
     fixed1, fixed2 = job1 - batches1, job2 - batches2
     s, r = batches1 / batches2, TARGET_SPEEDUP
     return {
@@ -183,6 +184,7 @@ def speedup_bounds(job1: float, batches1: float, job2: float, batches2: float) -
         "batches": s,
         "perfect": (fixed1 + batches1) / (fixed1 + batches1 / 2),
         "fixed_for_target": batches1 * (1 - r / s) / (r - 1),
+        "batches_for_target": batches1 / ((fixed1 + batches1) / r - fixed2),
     }
 
 
@@ -277,10 +279,14 @@ def main(argv: list[str] | None = None) -> int:
         f"| fixed part of those jobs (all but the batches), 1 / 2 workers | {bound['fixed1']:.1f} / "
         f"{bound['fixed2']:.1f} s |"
     )
-    print(f"| tile job speed-up with that fixed part, batches scaling perfectly | {bound['perfect']:.2f} × |")
+    print(f"| tile job speed-up with that fixed part, batches scaling perfectly | {bound['perfect']:.3f} × |")
     print(
         f"| fixed part at which the tile job reaches {TARGET_SPEEDUP} × with the batches' speed-up | "
         f"≤ {bound['fixed_for_target']:.1f} s |"
+    )
+    print(
+        f"| batch speed-up the tile job needs for {TARGET_SPEEDUP} × with that fixed part | "
+        f"{bound['batches_for_target']:.2f} × |"
     )
     return 0
 
