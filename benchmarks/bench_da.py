@@ -47,7 +47,7 @@ from tccas.da import (
     posterior,
 )
 from tccas.da.pixel import _linearise, layout_for
-from tccas.obs import STREAMS
+from tccas.obs import EO_STREAMS
 from tccas.pipeline.assimilate import POSTERIOR_PIXELS, finish_in_chunks, minimise_refilled
 from tccas.pipeline.cluster import pin_threads, start_backend_on
 
@@ -85,7 +85,7 @@ def build_batch(n_days, n_spin, batch, settings, seed=0):
                 np.zeros(hrs[s].shape),
                 np.ones(hrs[s].shape),
             )
-            for s in STREAMS
+            for s in EO_STREAMS
         }
         return PixelProblem(fw, sp, site, pfts, fr, obs, np.asarray(1.0))
 
@@ -104,7 +104,7 @@ def build_batch(n_days, n_spin, batch, settings, seed=0):
         )
         template = problem(hrs, {s: np.zeros(h.shape) for s, h in hrs.items()})
         eq = equivalents(jnp.asarray(x_true), jax.tree_util.tree_map(jnp.asarray, template))
-        values = {s: np.asarray(eq[s]) + SIGMA_OBS[s] * rng.standard_normal(hrs[s].shape) for s in STREAMS}
+        values = {s: np.asarray(eq[s]) + SIGMA_OBS[s] * rng.standard_normal(hrs[s].shape) for s in EO_STREAMS}
         members.append(problem(hrs, values))
     return jax.tree_util.tree_map(lambda *a: jnp.stack([jnp.asarray(x) for x in a]), *members), layout, pr
 

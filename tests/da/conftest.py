@@ -18,7 +18,7 @@ import pytest
 from da_twin import ERRORS, PFTS, SETTINGS, SIGMA_OBS, batch_members, make_problem, obs_hours, stack
 
 from tccas.da import assimilate_pixel, controls, cost
-from tccas.obs import STREAMS
+from tccas.obs import EO_STREAMS
 
 
 @contextmanager
@@ -60,7 +60,7 @@ def twin(layout):
 
     eq, targets = forward(jnp.asarray(x_true), jax.tree_util.tree_map(jnp.asarray, template))
     values = {}
-    for s in STREAMS:
+    for s in EO_STREAMS:
         sd = np.sqrt(SIGMA_OBS[s] ** 2 + dict(ERRORS)[s].sigma_model_abs ** 2)
         values[s] = np.asarray(eq[s]) + sd * rng.standard_normal(eq[s].shape)
     return {

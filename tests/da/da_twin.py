@@ -15,7 +15,7 @@ import numpy as np
 
 from tccas import model
 from tccas.da import AssimilationSettings, ObsStream, PixelProblem
-from tccas.obs import STREAMS, common
+from tccas.obs import EO_STREAMS, common
 
 LAT, LON = 39.94, -5.77
 N_DAYS, N_SPIN = 60, 10
@@ -48,7 +48,7 @@ def obs_hours():
 def make_problem(values: dict, masks: dict | None = None, valid=1.0) -> PixelProblem:
     hours = obs_hours()
     obs = {}
-    for s in STREAMS:
+    for s in EO_STREAMS:
         n = hours[s].shape[0]
         mask = np.ones(n) if masks is None else masks[s]
         obs[s] = ObsStream(
@@ -81,8 +81,10 @@ def batch_members(twin):
     ones = {s: np.ones(h.shape) for s, h in hours.items()}
     zeros = {s: np.zeros(h.shape) for s, h in hours.items()}
     members = [make_problem(twin["values"])]
-    for s in STREAMS:
-        members.append(make_problem(twin["values"], {k: (ones[k] if k == s else zeros[k]) for k in STREAMS}))
+    for s in EO_STREAMS:
+        members.append(
+            make_problem(twin["values"], {k: (ones[k] if k == s else zeros[k]) for k in EO_STREAMS})
+        )
     members.append(make_problem(twin["values"], zeros))
     nan_values = {s: np.full(h.shape, np.nan) for s, h in hours.items()}
     members.append(make_problem(nan_values, zeros, valid=0.0))

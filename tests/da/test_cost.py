@@ -8,7 +8,7 @@ import pytest
 from da_twin import SETTINGS, make_problem, obs_hours
 
 from tccas.da import controls, cost
-from tccas.obs import STREAMS
+from tccas.obs import EO_STREAMS
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def functions(problem, layout):
 
     def residuals(u):
         ev = cost.evaluate(u, problem, layout, pr, SETTINGS, data)
-        return jnp.concatenate([ev.residuals[s] for s in STREAMS])
+        return jnp.concatenate([ev.residuals[s] for s in EO_STREAMS])
 
     vg = jax.jit(jax.value_and_grad(j))
     u0 = pr.x0 / pr.sigma0

@@ -14,7 +14,7 @@ from tccas.da import (
     cost,
     diagnostics,
 )
-from tccas.obs import STREAMS
+from tccas.obs import EO_STREAMS, STREAMS
 
 ALL, NOOBS, PAD = 0, 5, 6
 
@@ -79,7 +79,7 @@ def test_twin_all_streams(batch_result, twin):
     assert np.all((r["x_post"] >= lo - 1e-9 * np.abs(lo)) & (r["x_post"] <= hi + 1e-9 * np.abs(hi)))
 
 
-@pytest.mark.parametrize("k,stream", list(enumerate(STREAMS, start=1)))
+@pytest.mark.parametrize("k,stream", list(enumerate(EO_STREAMS, start=1)))
 def test_each_stream_alone(batch_result, k, stream):
     _, out = batch_result
     r = row(out, k)

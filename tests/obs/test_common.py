@@ -4,11 +4,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tccas.obs import STREAMS, common, fapar, sif
+from tccas.obs import EO_STREAMS, STREAMS, common, fapar, sif
 
 
 def test_streams():
-    assert STREAMS == ("fapar", "sif", "vod", "sm")
+    assert EO_STREAMS == ("fapar", "sif", "vod", "sm") == STREAMS[:4]
 
 
 def test_total_sigma_and_floor():

@@ -112,3 +112,21 @@ def test_template_problem_batches_have_the_shapes_of_a_real_tile(built):
     assert _signature(template_problem(config).batch(np.zeros(3, np.int64))) == _signature(tp.batch(idx))
     more_slots = dict(config, assimilation={**config["assimilation"], "max_tiles": 3})
     assert _signature(template_problem(more_slots).batch(np.zeros(3, np.int64))) != _signature(tp.batch(idx))
+
+
+def test_tile_problems_carry_the_regional_streams_of_the_registry(built):
+    """The EO streams of the registry, in its order; the tower streams (site mode) are not carried, and a
+    regional config that enables one is refused naming the key."""
+    from tccas.obs import EO_STREAMS, STREAMS
+    from tccas.pipeline import problem
+
+    config, _stores, tp = built
+    assert problem.STREAMS is STREAMS
+    assert tuple(tp.streams) == EO_STREAMS == problem.regional_streams(config)
+    assert tuple(tp.batch(np.array([0])).obs) == EO_STREAMS
+    assert tuple(template_problem(config).streams) == EO_STREAMS
+    tower = dict(config, streams={**config["streams"], "nee": {**config["streams"]["nee"], "enabled": True}})
+    with pytest.raises(ValueError, match=r"streams\.nee\.enabled: the regional workflow has no observations"):
+        template_problem(tower)
+    with pytest.raises(ValueError, match=r"streams\.nee\.enabled"):
+        problem.regional_streams(tower)

@@ -3,7 +3,8 @@
 ``x = [per-tile process parameters, per-tile initial pools, per-tile operator parameters,
 per-pixel operator (and optional global model) parameters]``. Model parameters and initial pools come from
 the model's declarative registry (``tccas.model.PARAMETERS``, ``param_spec``); the observation-operator
-parameters are declared here in :data:`OPERATOR_PARAMETERS` (same record type). Every candidate control
+parameters are declared by the stream modules and collected here from :mod:`tccas.obs.registry` in
+:data:`OPERATOR_PARAMETERS` (same record type). Every candidate control
 has a prior mean per PFT, an absolute prior σ (20 % of the prior for process parameters and pools [T],
 50 % for poorly known operator parameters [T-inferred], absolute values where the prior is 0 or the
 literature gives one), and box bounds. Only *active* controls enter x (the TCCAS ``IFIX`` mask, §6.2):
@@ -17,7 +18,7 @@ degenerate with ``wmax_scale`` for soil-moisture and VOD information), allocatio
 ``f_roo``), leaf lifespan and phenology timing (``leaf_lifespan``, ``d_onset``, ``c_ronset``, ``d_fall``,
 ``c_rfall``), wood turnover ``theta_woo`` and ``lma``; all six initial pools per tile; and the operator
 parameters of the enabled streams (FAPAR clumping ζ per tile and background albedo, SIF scale and q_L per
-tile, VOD l_wd, l_fol, l_s, l_f with the gauge l_0 = 1 fixed, SM b0, b1).
+tile, VOD l_wd, l_fol, l_s, l_f with the gauge l_0 = 1 fixed, SM b0, b1; the tower streams have none).
 
 Optimisation happens in ``u = x / σ0`` (elementwise) with bounds ``[x_min/σ0, x_max/σ0]`` (§6.2).
 The layout depends only on the number of tiles and the settings (static), the prior values on the PFT
@@ -32,115 +33,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from tccas import model
-from tccas.obs import STREAMS, fapar, sif
+from tccas.obs import STREAMS, registry
 
 N_PFT = len(model.PFT_NAMES)
 
-
-def _tab(values):
-    arr = np.asarray(values, dtype=np.float64)
-    return np.broadcast_to(arr, (N_PFT,)).copy()
-
-
-# FAPAR structure factor ζ per PFT [D]: clumped forests 0.5–0.8, shrubs 0.8, herbaceous 0.9 (obs_da_spec §2.2)
-_ZETA = _tab([1.0, 0.7, 0.75, 0.7, 0.75, 0.65, 0.7, 0.8, 0.8, 0.9, 0.9, 0.9, 0.9, 0.9])
-
-#: Observation-operator parameters (obs_da_spec §2.7, §3.7, §4.1–4.2, §5.1). ``per_pft`` entries are one
-#: control per tile; the others one per pixel. Stream = the prefix before the first underscore.
-OPERATOR_PARAMETERS: tuple[model.ParamSpec, ...] = (
-    model.ParamSpec(
-        "fapar_zeta",
-        "1",
-        True,
-        _ZETA,
-        0.2 * _ZETA,
-        _tab(0.3),
-        _tab(1.1),
-        "obs_da_spec §2.2, §2.7 [D]",
-        "two-stream structure factor ζ = ζ* (TIP effective LAI / LAI)",
-    ),
-    model.ParamSpec(
-        "fapar_rg",
-        "1",
-        False,
-        fapar.TIP_VIS["r_g"],
-        0.05,
-        0.01,
-        0.4,
-        "obs_da_spec §2.1, §2.7 [L]",
-        "VIS background albedo under the canopy",
-    ),
-    model.ParamSpec(
-        "sif_scale",
-        "1",
-        False,
-        1.0,
-        0.3,
-        0.2,
-        3.0,
-        "obs_da_spec §3.4 [D]",
-        "stream-wide SIF scale factor (conversion / angular bias)",
-    ),
-    model.ParamSpec(
-        "sif_q_l",
-        "1",
-        True,
-        _tab(sif.Q_L),
-        _tab(0.2),
-        _tab(0.3),
-        _tab(1.0),
-        "obs_da_spec §3.2 [L][D]",
-        "fraction of open PSII reaction centres q_L",
-    ),
-    model.ParamSpec(
-        "vod_l_wd",
-        "m2 gC-1",
-        False,
-        5e-5,
-        2.5e-5,
-        1e-6,
-        1e-3,
-        "obs_da_spec §4.1 [D], σ 50 %",
-        "L-VOD per unit wood carbon",
-    ),
-    model.ParamSpec(
-        "vod_l_fol",
-        "m2 gC-1",
-        False,
-        3e-3,
-        1.5e-3,
-        1e-5,
-        3e-2,
-        "obs_da_spec §4.1 [D], σ 50 %",
-        "L-VOD per unit foliage carbon",
-    ),
-    model.ParamSpec(
-        "vod_l_s",
-        "1",
-        False,
-        0.5,
-        0.25,
-        0.0,
-        5.0,
-        "obs_da_spec §4.1–4.2 [D], σ 50 %, l_0 = 1",
-        "L-VOD sensitivity to relative root-zone soil water",
-    ),
-    model.ParamSpec(
-        "vod_l_f",
-        "1",
-        False,
-        0.5,
-        0.25,
-        0.0,
-        5.0,
-        "obs_da_spec §4.1–4.2 [D], σ 50 %, l_0 = 1",
-        "L-VOD sensitivity to the evaporative fraction E/E_pot",
-    ),
-    model.ParamSpec(
-        "sm_b0", "m3 m-3", False, 0.0, 0.05, -0.2, 0.2, "obs_da_spec §5.1 [D]", "SMOS SM additive bias"
-    ),
-    model.ParamSpec("sm_b1", "1", False, 1.0, 0.2, 0.3, 2.0, "obs_da_spec §5.1 [D]", "SMOS SM scaling"),
-)
+#: Observation-operator controls, collected from the stream modules of :mod:`tccas.obs.registry` in
+#: registry order (obs_da_spec §2.7, §3.7, §4.1–4.2, §5.1). ``per_pft`` entries are one control per tile;
+#: the others one per pixel.
+OPERATOR_PARAMETERS: tuple[model.ParamSpec, ...] = registry.OPERATOR_PARAMETERS
 
 POOL_NAMES: tuple[str, ...] = tuple(f"c_{p}0" for p in model.Pools._fields)
 TILE_PARAM_NAMES: tuple[str, ...] = tuple(model.TileParams._fields)
@@ -177,10 +77,7 @@ def spec(name: str) -> model.ParamSpec:
 
 def stream_of(name: str) -> str | None:
     """Stream an operator parameter belongs to (``None`` for model parameters and pools)."""
-    if name not in _OPS:
-        return None
-    head = name.split("_", 1)[0]
-    return head if head in STREAMS else None
+    return registry.PARAMETER_STREAM.get(name)
 
 
 class ControlLayout(NamedTuple):
@@ -204,6 +101,7 @@ class ControlLayout(NamedTuple):
 def build_layout(n_tiles: int, active=None, streams=STREAMS) -> ControlLayout:
     """Control layout for ``n_tiles`` tiles (obs_da_spec §6.1). ``active`` names the active controls
     (default :data:`DEFAULT_ACTIVE`); operator parameters of disabled streams are dropped."""
+    registry.check_stream_names(streams, "build_layout streams")
     active = DEFAULT_ACTIVE if active is None else tuple(active)
     for n in active:
         spec(n)  # raises KeyError naming an unknown control

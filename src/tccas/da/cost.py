@@ -6,6 +6,10 @@ run once per evaluation; each stream's equivalents are gathered from its traject
 hour indices (§6.4), so shapes are static and everything is jit/vmap-able. Masked observations are
 sanitised before use (:func:`tccas.obs.common.sanitise`) and disabled streams are masked statically.
 The gradient is one reverse-mode pass (``jax.value_and_grad``) through the whole window and spin-up.
+
+Streams: every stream of :mod:`tccas.obs.registry` that the pixel problem carries (``PixelProblem.obs``),
+in registry order, through its module's uniform ``equivalent`` entry point. A stream absent from
+``PixelProblem.obs`` has no observations (nothing is evaluated for it); an enabled stream must be present.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import jax.numpy as jnp
 
 from tccas import model
 from tccas.da import controls
-from tccas.obs import STREAMS, common, fapar, sif, soil_moisture, vod
+from tccas.obs import STREAMS, common, registry, sif
 
 #: Scalar targets of contract C2 / obs_da_spec §6.7, in output order.
 TARGETS = ("sif743_mean", "woody_biomass", "nee_mean", "nee_total", "gpp_mean", "lai_mean")
@@ -41,11 +45,24 @@ def stream_data(obs, error_model, n_days: int, enabled: bool) -> StreamData:
     return StreamData(value, sigma_d, mask, jnp.asarray(obs.t_hour, dtype=jnp.int32))
 
 
+def problem_streams(problem, settings) -> tuple[str, ...]:
+    """Registered streams carried by ``problem.obs``, in registry order (static). ``ValueError`` for a key
+    of ``problem.obs`` that is not a registered stream or an enabled stream the problem does not carry."""
+    registry.check_stream_names(tuple(problem.obs), "PixelProblem.obs")
+    missing = [s for s in settings.streams if s not in problem.obs]
+    if missing:
+        raise ValueError(
+            f"PixelProblem.obs lacks the enabled stream(s) {missing} (AssimilationSettings.streams)"
+        )
+    return tuple(s for s in STREAMS if s in problem.obs)
+
+
 def all_stream_data(problem, settings) -> dict[str, StreamData]:
+    """:class:`StreamData` of every stream of :func:`problem_streams` (disabled ones fully masked)."""
     n_days = problem.forcing.t_air.shape[0]
     return {
         s: stream_data(problem.obs[s], settings.error_model(s), n_days, s in settings.streams)
-        for s in STREAMS
+        for s in problem_streams(problem, settings)
     }
 
 
@@ -81,38 +98,13 @@ def run_model(x, problem, layout, settings):
 
 
 def equivalents(out, op, problem, settings, t_hours: dict) -> dict[str, jnp.ndarray]:
-    """Model equivalents of the four streams at the given hour indices (obs_da_spec §2–5)."""
-    fr = problem.fractions
-    h, d = out.hourly, out.daily
-    temp = h["t_canopy"] if settings.vod_temperature == "canopy" else h["t_air"]
+    """Model equivalents of the streams of ``t_hours`` (stream → hour indices) through each registered
+    module's ``equivalent`` entry point (obs_da_spec §2–5; tower streams :mod:`tccas.obs.nee`,
+    :mod:`tccas.obs.latent_heat`, :mod:`tccas.obs.sensible_heat`, :mod:`tccas.obs.gpp`)."""
     return {
-        "fapar": fapar.model_equivalent(
-            d["lai"],
-            h["mu"],
-            h["f_dir"],
-            op["fapar_zeta"],
-            op["fapar_rg"],
-            fr,
-            t_hours["fapar"],
-            illumination=settings.fapar_illumination,
-        ),
-        "sif": sif.model_equivalent(
-            h["j_a"], h["lai_layer"], op["sif_q_l"], op["sif_scale"], fr, t_hours["sif"]
-        ),
-        "vod": vod.model_equivalent(
-            temp,
-            d["c_woo"],
-            d["c_fol"],
-            d["f_soil"],
-            d["f_e"],
-            op["vod_l_wd"],
-            op["vod_l_fol"],
-            op["vod_l_s"],
-            op["vod_l_f"],
-            fr,
-            t_hours["vod"],
-        ),
-        "sm": soil_moisture.model_equivalent(d["theta_surface"], op["sm_b0"], op["sm_b1"], fr, t_hours["sm"]),
+        s: registry.stream_module(s).equivalent(out, op, problem, settings, t_hours[s])
+        for s in STREAMS
+        if s in t_hours
     }
 
 
@@ -167,11 +159,8 @@ def evaluate_tiles(tiles, x, problem, layout, settings, data: dict[str, StreamDa
     normalised residuals, series and targets from the tile outputs ``tiles`` of :func:`run_tiles` at ``x``
     (physical units)."""
     out, op = pixel_and_operators(tiles, x, problem, layout)
-    eq = equivalents(out, op, problem, settings, {s: data[s].t_hour for s in STREAMS})
-    res = {
-        s: data[s].mask * (jnp.where(data[s].mask > 0, eq[s], 0.0) - data[s].value) / data[s].sigma_d
-        for s in STREAMS
-    }
+    eq = equivalents(out, op, problem, settings, {s: d.t_hour for s, d in data.items()})
+    res = {s: d.mask * (jnp.where(d.mask > 0, eq[s], 0.0) - d.value) / d.sigma_d for s, d in data.items()}
     series, targets = series_and_targets(out, op, problem, settings)
     return Evaluation(res, eq, targets, series)
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from tccas import model
 from tccas.da import controls, cost, lbfgsb, posterior, propagate
-from tccas.obs import STREAMS, common, fapar, sif, soil_moisture, vod
+from tccas.obs import DEFAULT_STREAMS, STREAMS, common, registry, sif
 
 
 class ObsStream(NamedTuple):
@@ -51,16 +51,46 @@ class PixelProblem(NamedTuple):
     site: Any  # tccas.model.Site
     pfts: Any  # int32 (n_tiles,)
     fractions: Any  # (n_tiles,)
-    obs: dict  # stream -> ObsStream; all four streams present (unused ones all-masked)
+    obs: dict  # stream -> ObsStream: every enabled stream; disabled ones all-masked or absent
     valid: Any  # 1.0 real pixel, 0.0 batch padding
 
 
-_ERROR_DEFAULTS = {
-    "fapar": fapar.ERROR_MODEL,
-    "sif": sif.ERROR_MODEL,
-    "vod": vod.ERROR_MODEL,
-    "sm": soil_moisture.ERROR_MODEL,
-}
+def daily_stream(days_index, value, sigma_obs, n_max: int | None = None, valid_range=None) -> ObsStream:
+    """:class:`ObsStream` of ONE pixel from daily data (tower streams; obs_da_spec §1.4–1.5).
+
+    ``days_index`` (n,) int window-day index of each value (day 0 = first window day; the slot's hour index
+    is ``24·day + 12``, :func:`tccas.obs.common.daily_t_hour`); ``value``, ``sigma_obs`` (n,) in the stream's
+    units. Non-finite values or σ, negative σ and values outside ``valid_range`` (``(lo, hi)``, e.g. the
+    stream module's ``VALID_RANGE``) are masked and replaced by (0, 1) so that nothing non-finite enters
+    the cost; days outside the window are dropped by the cost (:func:`tccas.obs.common.window_mask`).
+    ``n_max`` pads to a fixed length with masked slots (default ``max(n, 1)``; smaller than n is an error).
+    NumPy arrays (stackable into batches).
+    """
+    days = np.asarray(days_index)
+    v = np.asarray(value, dtype=np.float64)
+    sd = np.asarray(sigma_obs, dtype=np.float64)
+    if days.ndim != 1 or v.shape != days.shape or sd.shape != days.shape:
+        raise ValueError(
+            f"daily_stream: days_index, value and sigma_obs must be 1-D of one length, got "
+            f"{days.shape}, {v.shape} and {sd.shape}"
+        )
+    if days.size and not np.issubdtype(days.dtype, np.integer):
+        raise ValueError(f"daily_stream: days_index must be integers, got dtype {days.dtype}")
+    n = days.size
+    n_max = max(n, 1) if n_max is None else int(n_max)
+    if n_max < max(n, 1):
+        raise ValueError(f"daily_stream: {n} daily values do not fit n_max = {n_max} slots")
+    ok = np.isfinite(v) & np.isfinite(sd) & (sd >= 0)
+    if valid_range is not None:
+        ok &= (v >= valid_range[0]) & (v <= valid_range[1])
+    pad = n_max - n
+    return ObsStream(
+        t_hour=np.concatenate([common.daily_t_hour(days), np.zeros(pad, np.int64)]).astype(np.int32),
+        value=np.concatenate([np.where(ok, v, 0.0), np.zeros(pad)]),
+        sigma_obs=np.concatenate([np.where(ok, sd, 1.0), np.ones(pad)]),
+        sigma_repr=np.zeros(n_max),
+        mask=np.concatenate([ok.astype(np.float64), np.zeros(pad)]),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,14 +102,16 @@ class AssimilationSettings:
       ``max_step`` cap on a quasi-Newton trial step per control in u-space (prior σ units; 2 [D]: on the
       ``bench_da`` batch it cut the batch's evaluations from 38 to 32 for 20 iterations, with equal or
       lower final costs; ``None`` takes the full step);
-    - ``streams``: enabled streams (a disabled stream is fully masked and its operator controls dropped);
+    - ``streams``: enabled streams (default :data:`tccas.obs.DEFAULT_STREAMS`, the four EO streams; a
+      disabled stream is fully masked and its operator controls dropped);
     - ``posterior``: ``"gauss_newton"`` (default) or ``"hessian"`` (full Hessian, GN fallback if not SPD);
     - ``model_options``: ``tccas.model.ModelOptions``;
     - ``controls``: active control names (``None`` → :data:`tccas.da.controls.DEFAULT_ACTIVE`);
     - ``fapar_illumination`` ``"iso"`` | ``"mixed"`` (obs_da_spec §2.5), ``vod_temperature`` ``"air"`` |
       ``"canopy"`` (§4.1 [?]), ``sif_overpass_hour_local`` (13.5 LST, §3.5);
     - ``error_models``: per-stream :class:`~tccas.obs.common.StreamErrorModel` overrides, as a tuple of
-      ``(stream, model)`` pairs (defaults from the operator modules, obs_da_spec §2.6, §3.6, §4.4, §5.2);
+      ``(stream, model)`` pairs (defaults from the stream modules' ``ERROR_MODEL``, obs_da_spec §2.6, §3.6,
+      §4.4, §5.2; tower streams :mod:`tccas.obs.nee` etc.);
     - ``jacobian_chunk``: most tangent directions evaluated together for the posterior, in equal chunks
       (:func:`map_in_chunks`; the model tangents of the Gauss–Newton Jacobian, one per control slot shared by
       all tiles, and the Hessian columns of ``posterior="hessian"``; memory/speed trade-off);
@@ -96,7 +128,7 @@ class AssimilationSettings:
     ftol: float = 1e-10
     max_ls: int = 20
     max_step: float | None = 2.0
-    streams: tuple[str, ...] = STREAMS
+    streams: tuple[str, ...] = DEFAULT_STREAMS
     posterior: str = "gauss_newton"
     model_options: Any = dataclasses.field(default_factory=model.ModelOptions)
     controls: tuple[str, ...] | None = None
@@ -108,9 +140,7 @@ class AssimilationSettings:
     prior_jacobian: str = "posterior"
 
     def __post_init__(self):
-        unknown = [s for s in self.streams if s not in STREAMS]
-        if unknown:
-            raise ValueError(f"AssimilationSettings.streams: unknown stream(s) {unknown}; known {STREAMS}")
+        registry.check_stream_names(self.streams, "AssimilationSettings.streams")
         if self.posterior not in ("gauss_newton", "hessian"):
             raise ValueError(
                 f"AssimilationSettings.posterior must be 'gauss_newton' or 'hessian', got {self.posterior!r}"
@@ -130,13 +160,11 @@ class AssimilationSettings:
                 f"AssimilationSettings.fapar_illumination must be 'iso' or 'mixed', "
                 f"got {self.fapar_illumination!r}"
             )
-        for s, _ in self.error_models:
-            if s not in STREAMS:
-                raise ValueError(f"AssimilationSettings.error_models: unknown stream {s!r}")
+        registry.check_stream_names([s for s, _ in self.error_models], "AssimilationSettings.error_models")
 
     def error_model(self, stream: str) -> common.StreamErrorModel:
-        """Error model of ``stream``: override if given, else the operator module's default."""
-        return dict(self.error_models).get(stream, _ERROR_DEFAULTS[stream])
+        """Error model of ``stream``: override if given, else the stream module's default."""
+        return dict(self.error_models).get(stream, registry.stream_module(stream).ERROR_MODEL)
 
     @classmethod
     def from_config(cls, config: dict) -> AssimilationSettings:
@@ -144,41 +172,12 @@ class AssimilationSettings:
         ``model``)."""
         a = config.get("assimilation", {})
         st = config.get("streams", {})
-        enabled = tuple(s for s in STREAMS if st.get(s, {}).get("enabled", True))
-        d = _ERROR_DEFAULTS
-        f, si, v, sm = (st.get(s, {}) for s in STREAMS)
-        errors = (
-            (
-                "fapar",
-                common.StreamErrorModel(
-                    f.get("sigma_model", d["fapar"].sigma_model_abs),
-                    0.0,
-                    f.get("sigma_floor", d["fapar"].sigma_floor),
-                ),
-            ),
-            (
-                "sif",
-                common.StreamErrorModel(
-                    si.get("sigma_model_abs", d["sif"].sigma_model_abs),
-                    si.get("sigma_model_rel", d["sif"].sigma_model_rel),
-                    d["sif"].sigma_floor,
-                ),
-            ),
-            (
-                "vod",
-                common.StreamErrorModel(
-                    d["vod"].sigma_model_abs,
-                    v.get("sigma_model_rel", d["vod"].sigma_model_rel),
-                    d["vod"].sigma_floor,
-                ),
-            ),
-            (
-                "sm",
-                common.StreamErrorModel(
-                    sm.get("sigma_model", d["sm"].sigma_model_abs), 0.0, d["sm"].sigma_floor
-                ),
-            ),
+        registry.check_stream_names(tuple(st), "config streams")
+        sections = {s: st.get(s, {}) for s in STREAMS}
+        enabled = tuple(
+            s for s in STREAMS if sections[s].get("enabled", registry.stream_module(s).DEFAULT_ENABLED)
         )
+        errors = tuple((s, registry.error_model_from_config(s, sections[s])) for s in STREAMS)
         return cls(
             max_iter=int(a.get("max_iter", 20)),
             memory=int(a.get("memory", 10)),
@@ -187,7 +186,9 @@ class AssimilationSettings:
             posterior=a.get("posterior", "gauss_newton"),
             prior_jacobian=a.get("prior_jacobian", "posterior"),
             model_options=model.ModelOptions.from_config(config.get("model")),
-            sif_overpass_hour_local=float(si.get("overpass_hour_local", sif.OVERPASS_HOUR_LOCAL)),
+            sif_overpass_hour_local=float(
+                sections["sif"].get("overpass_hour_local", sif.OVERPASS_HOUR_LOCAL)
+            ),
             error_models=errors,
         )
 
@@ -209,7 +210,10 @@ def prior_equivalents(problem: PixelProblem, settings: AssimilationSettings) -> 
     layout = layout_for(problem.pfts.shape[0], settings)
     pr = controls.prior(layout, problem.pfts)
     out, op = cost.run_model(pr.x0, problem, layout, settings)
-    t_hours = {s: jnp.asarray(problem.obs[s].t_hour, dtype=jnp.int32) for s in STREAMS}
+    t_hours = {
+        s: jnp.asarray(problem.obs[s].t_hour, dtype=jnp.int32)
+        for s in cost.problem_streams(problem, settings)
+    }
     return cost.equivalents(out, op, problem, settings, t_hours)
 
 
@@ -227,9 +231,7 @@ def _linearise(u, problem, layout, pr, settings, data):
     n_tiles, n = layout.n_tiles, layout.size
 
     def vectors(ev):
-        return jnp.concatenate([ev.residuals[s] for s in STREAMS]), jnp.stack(
-            [ev.targets[t] for t in cost.TARGETS]
-        )
+        return jnp.concatenate(list(ev.residuals.values())), jnp.stack([ev.targets[t] for t in cost.TARGETS])
 
     def flat(tiles, xx):
         return vectors(cost.evaluate_tiles(tiles, xx, problem, layout, settings, data))
@@ -305,7 +307,7 @@ def _setup(problem: PixelProblem, settings: AssimilationSettings) -> _Setup:
     layout = layout_for(problem.pfts.shape[0], settings)
     pr = controls.prior(layout, problem.pfts)
     data = cost.all_stream_data(problem, settings)
-    n_obs = {s: jnp.sum(data[s].mask) for s in STREAMS}
+    n_obs = {s: jnp.sum(d.mask) for s, d in data.items()}
     valid = problem.valid > 0.5
     use_opt = valid & (sum(n_obs.values()) > 0)
     return _Setup(
@@ -376,8 +378,8 @@ def assimilate_finish(state, problem: PixelProblem, settings: AssimilationSettin
             lambda v: _linearise(v, problem, layout, pr, settings, data), jnp.stack([u0, u_hat])
         )
         _, tgt_v, ev, g_res, a_tgt = lin
-        res0 = {s: ev.residuals[s][0] for s in STREAMS}
-        res1 = {s: ev.residuals[s][1] for s in STREAMS}
+        res0 = {s: r[0] for s, r in ev.residuals.items()}
+        res1 = {s: r[1] for s, r in ev.residuals.items()}
         tgt0, tgt1, a0, a1, g1 = tgt_v[0], tgt_v[1], a_tgt[0], a_tgt[1], g_res[1]
         series1 = {name: ev.series[name][1] for name in cost.SERIES}
     else:  # one linearisation at the optimum; the prior point is only run forward
@@ -404,10 +406,10 @@ def assimilate_finish(state, problem: PixelProblem, settings: AssimilationSettin
     out["cost_prior"] = jp0 + sum(js0.values())
     out["cost_post"] = jp1 + sum(js1.values())
     out["dfs"] = post.dfs
+    for s in STREAMS:  # every registered stream; 0 for those the problem does not carry
+        out[f"n_obs_{s}"] = n_obs[s].astype(jnp.int32) if s in n_obs else jnp.zeros((), jnp.int32)
     for s in STREAMS:
-        out[f"n_obs_{s}"] = n_obs[s].astype(jnp.int32)
-    for s in STREAMS:
-        out[f"cost_post_{s}"] = js1[s]
+        out[f"cost_post_{s}"] = js1[s] if s in js1 else jnp.zeros(())
     sd_t_post = propagate.target_sd(a1, c_u)
     sd_t_prior = propagate.target_sd(a0)
     for i, t in enumerate(cost.TARGETS):

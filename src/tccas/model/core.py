@@ -233,6 +233,7 @@ def _fast(lai, m: MetDay, dc: _DayConst, snow_albedo, tp, gp, tr, options):
         "sw_down": m.sw_down,
         "_e_pc": cw.e_pc,
         "_e_ps": cw.e_ps,
+        "_avail": r_nc + r_ns,
     }
 
 
@@ -274,7 +275,37 @@ def _daily_outputs(state: TileState, new: TileState, dfl: dalec.DalecFluxes, wf,
         e_pot=hsum["e_pot"],
         t_mean=hsum["t_mean"],
     )
+    out.update(daily_energy_fluxes(wf, hsum["t_mean"], hsum["available_energy"]))
     return out
+
+
+#: Latent heat of sublimation of ice [J kg-1] (BETHY value, model_spec §3.1: ``met.latent_heat`` below 0 °C).
+LATENT_HEAT_SUBLIMATION = 2.834e6
+SECONDS_PER_DAY = 86_400.0
+
+
+def daily_energy_fluxes(wf, t_mean, available_energy):
+    """Daily mean turbulent fluxes of a tile from its daily water fluxes (tower observation streams).
+
+    - ``et`` [mm d-1] = transpiration + soil evaporation + interception evaporation + sublimation (the
+      hydrology's actual fluxes, model_spec §3.9);
+    - ``le`` [W m-2] = (λ(T̄) (E_t + E_s + E_i) + λ_s E_sn) / 86 400 s, with λ(T̄) the latent heat of
+      vaporisation of ``tccas.model.met.latent_heat`` at the daily mean air temperature (model_spec §3.1)
+      and λ_s = :data:`LATENT_HEAT_SUBLIMATION` for snow sublimation (1 mm = 1 kg m-2 of water);
+    - ``available_energy`` [W m-2] = daily mean of R_n,c + R_n,s = R_n − G (net radiation minus soil heat
+      flux, ``tccas.model.energy.net_radiation``, model_spec §3.6);
+    - ``h`` [W m-2] = available energy − LE: the sensible heat that closes the daily surface energy balance
+      R_n − G = H + LE exactly (storage neglected at the daily step; cf. Wilson et al. 2002, Agric. For.
+      Meteorol. 113:223, on the closure of the measured balance).
+    """
+    liquid = wf.transpiration + wf.evap_soil + wf.evap_interception
+    le = (met.latent_heat(t_mean) * liquid + LATENT_HEAT_SUBLIMATION * wf.sublimation) / SECONDS_PER_DAY
+    return {
+        "et": liquid + wf.sublimation,
+        "le": le,
+        "available_energy": available_energy,
+        "h": available_energy - le,
+    }
 
 
 def _day_step(state: TileState, m: MetDay, tp, gp, tr, site, shift, options: ModelOptions):
@@ -321,7 +352,7 @@ def _day_step(state: TileState, m: MetDay, tp, gp, tr, site, shift, options: Mod
     )
     new = TileState(pools, water)
     f_e = e_t_d / e_d_d
-    hsum = {"e_pot": e_d_d, "t_mean": m.t_mean}
+    hsum = {"e_pot": e_d_d, "t_mean": m.t_mean, "available_energy": jnp.mean(hourly["_avail"])}
     daily = _daily_outputs(state, new, dfl, wf, hsum, dc, f_e, tp, site)
     hourly = {k: v for k, v in hourly.items() if not k.startswith("_")}
     return new, (hourly, daily)

@@ -1,13 +1,29 @@
-"""Observation operators (obs_da_spec §1–5): one module per stream with its operator, uncertainty model and
-QC range; :mod:`tccas.obs.common` holds the shared time matching, tile aggregation and error model."""
+"""Observation operators (obs_da_spec §1–5): one module per stream with its operator, uncertainty model,
+QC range and operator controls, listed once in :mod:`tccas.obs.registry`; :mod:`tccas.obs.common` holds
+the shared time matching, tile aggregation and error model."""
 
 from tccas import _jax  # noqa: F401
-from tccas.obs import common, fapar, sif, soil_moisture, vod
+from tccas.obs import common, fapar, gpp, latent_heat, nee, registry, sensible_heat, sif, soil_moisture, vod
+from tccas.obs.registry import DEFAULT_STREAMS, EO_STREAMS, STREAMS, TOWER_STREAMS, stream_module
 
-#: Stream keys in the fixed order used by the control vector, the cost and the outputs.
-STREAMS = ("fapar", "sif", "vod", "sm")
+#: Stream key → operator module (:data:`tccas.obs.registry.BY_NAME`).
+OPERATORS = registry.BY_NAME
 
-#: Stream key → operator module.
-OPERATORS = {"fapar": fapar, "sif": sif, "vod": vod, "sm": soil_moisture}
-
-__all__ = ["OPERATORS", "STREAMS", "common", "fapar", "sif", "soil_moisture", "vod"]
+__all__ = [
+    "DEFAULT_STREAMS",
+    "EO_STREAMS",
+    "OPERATORS",
+    "STREAMS",
+    "TOWER_STREAMS",
+    "common",
+    "fapar",
+    "gpp",
+    "latent_heat",
+    "nee",
+    "registry",
+    "sensible_heat",
+    "sif",
+    "soil_moisture",
+    "stream_module",
+    "vod",
+]

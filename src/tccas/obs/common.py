@@ -10,6 +10,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import jax.numpy as jnp
+import numpy as np
+
+from tccas import model
+
+#: Hour of the day at which a daily observation (a tower's daily sum or mean) is placed: its day's index
+#: ``t_hour = 24·day + 12`` selects that model day in :func:`gather_daily` (obs_da_spec §1.4).
+DAILY_OBS_HOUR = 12
 
 
 class StreamErrorModel(NamedTuple):
@@ -60,6 +67,18 @@ def _day_hour(t_hour, n_days):
     return t // 24, t % 24
 
 
+def daily_t_hour(day_index):
+    """Hour index of daily observations on window days ``day_index`` (int): ``24·day + 12``."""
+    return np.asarray(day_index, dtype=np.int64) * 24 + DAILY_OBS_HOUR
+
+
+def pft_table(values) -> np.ndarray:
+    """A per-PFT ``(N_PFT,)`` float64 table for operator-parameter records (``tccas.model.ParamSpec``); a
+    scalar is broadcast to every PFT."""
+    arr = np.asarray(values, dtype=np.float64)
+    return np.broadcast_to(arr, (len(model.PFT_NAMES),)).copy()
+
+
 def gather_daily(daily, t_hour):
     """Daily series ``(..., n_days)`` at the day containing each hour index → ``(..., n_obs)`` (§1.4)."""
     day, _ = _day_hour(t_hour, daily.shape[-1])
@@ -91,6 +110,13 @@ def aggregate_linear(per_tile, fractions):
     of the pixel contributes zero."""
     f = fractions.reshape(fractions.shape + (1,) * (per_tile.ndim - 1))
     return jnp.sum(f * per_tile, axis=0)
+
+
+def aggregate_normalised(per_tile, fractions):
+    """Cover-weighted mean over the vegetated tiles, axis 0: ``Σ f_i x_i / Σ f_i`` (obs_da_spec §1.2 for SM;
+    the tower energy fluxes). The uncovered remainder of the pixel is assumed to behave like the
+    cover-weighted mean of its tiles (with Σ f = 1 this is :func:`aggregate_linear`)."""
+    return aggregate_linear(per_tile, fractions / jnp.maximum(jnp.sum(fractions), 1e-12))
 
 
 def aggregate_transmissivity(tau, fractions):

@@ -21,7 +21,15 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
-from tccas.obs.common import StreamErrorModel, gather_daily, gather_hourly
+from tccas import model
+from tccas.obs.common import StreamErrorModel, gather_daily, gather_hourly, pft_table
+
+#: Registry record (:mod:`tccas.obs.registry`): stream key, kind, units, description, default switch.
+NAME = "fapar"
+KIND = "eo"
+UNITS = "1"
+LONG_NAME = "JRC-TIP FAPAR"
+DEFAULT_ENABLED = True
 
 #: Mean cosine used for isotropic (white-sky) illumination, μ̄ = 0.5/0.705 (obs_da_spec §2.3).
 MU_ISO = 0.5 / 0.705
@@ -33,8 +41,39 @@ TIP_NIR = {"r_l": 0.70 * 2.0 / 3.0, "t_l": 0.70 / 3.0, "r_g": 0.18}
 #: Uncertainty model of the stream (obs_da_spec §2.6): σ_mod = 0.05 absolute, σ_d floor 0.02.
 ERROR_MODEL = StreamErrorModel(sigma_model_abs=0.05, sigma_model_rel=0.0, sigma_floor=0.02)
 
+#: Config key of ``streams.fapar`` → :class:`~tccas.obs.common.StreamErrorModel` field.
+CONFIG_ERROR_KEYS = {"sigma_model": "sigma_model_abs", "sigma_floor": "sigma_floor"}
 #: Physically valid range of an observation (QC, obs_da_spec §1.5: negative FAPAR is dropped).
 VALID_RANGE = (0.0, 1.0)
+
+# Structure factor ζ per PFT [D]: clumped forests 0.5–0.8, shrubs 0.8, herbaceous 0.9 (obs_da_spec §2.2)
+_ZETA = pft_table([1.0, 0.7, 0.75, 0.7, 0.75, 0.65, 0.7, 0.8, 0.8, 0.9, 0.9, 0.9, 0.9, 0.9])
+
+#: Operator controls (obs_da_spec §2.2, §2.7): ζ one per tile, background albedo one per pixel.
+PARAMETERS: tuple[model.ParamSpec, ...] = (
+    model.ParamSpec(
+        "fapar_zeta",
+        "1",
+        True,
+        _ZETA,
+        0.2 * _ZETA,
+        pft_table(0.3),
+        pft_table(1.1),
+        "obs_da_spec §2.2, §2.7 [D]",
+        "two-stream structure factor ζ = ζ* (TIP effective LAI / LAI)",
+    ),
+    model.ParamSpec(
+        "fapar_rg",
+        "1",
+        False,
+        TIP_VIS["r_g"],
+        0.05,
+        0.01,
+        0.4,
+        "obs_da_spec §2.1, §2.7 [L]",
+        "VIS background albedo under the canopy",
+    ),
+)
 
 _N_CF = 40  # continued-fraction depth (obs_da_spec §2.3 notes; see expint_e1)
 
@@ -189,3 +228,20 @@ def model_equivalent(lai_daily, mu_hourly, f_dir_hourly, zeta, r_g, fractions, t
     else:
         raise ValueError(f"FAPAR illumination must be 'iso' or 'mixed', got {illumination!r}")
     return jnp.sum(fractions[:, None] * per_tile, axis=0)
+
+
+def equivalent(out, op, problem, settings, t_hour):
+    """Registry entry point: FAPAR equivalents of one pixel from the model output ``out``
+    (``tccas.model.PixelOutput``), operator controls ``op``, the pixel problem, the assimilation settings
+    (``fapar_illumination``) and the hour indices."""
+    h = out.hourly
+    return model_equivalent(
+        out.daily["lai"],
+        h["mu"],
+        h["f_dir"],
+        op["fapar_zeta"],
+        op["fapar_rg"],
+        problem.fractions,
+        t_hour,
+        illumination=settings.fapar_illumination,
+    )

@@ -17,7 +17,15 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from tccas.obs.common import StreamErrorModel, aggregate_linear, gather_hourly
+from tccas import model
+from tccas.obs.common import StreamErrorModel, aggregate_linear, gather_hourly, pft_table
+
+#: Registry record (:mod:`tccas.obs.registry`): stream key, kind, units, description, default switch.
+NAME = "sif"
+KIND = "eo"
+UNITS = "mW m-2 sr-1 nm-1"
+LONG_NAME = "TROPOSIF SIF at 743 nm"
+DEFAULT_ENABLED = True
 
 #: TCCAS spectral constant π·Δλ_eff [sr nm] (obs_da_spec §0, §3.4) [T].
 CONV743 = 360.528344
@@ -34,8 +42,36 @@ OVERPASS_HOUR_LOCAL = 13.5
 
 #: σ_mod = max(0.1, 0.2·|SIF|) mW m⁻² sr⁻¹ nm⁻¹ (obs_da_spec §3.6); floor 0.1 (systematic floor, §3.5).
 ERROR_MODEL = StreamErrorModel(sigma_model_abs=0.1, sigma_model_rel=0.2, sigma_floor=0.1)
+#: Config key of ``streams.sif`` → :class:`~tccas.obs.common.StreamErrorModel` field.
+CONFIG_ERROR_KEYS = {"sigma_model_abs": "sigma_model_abs", "sigma_model_rel": "sigma_model_rel"}
 #: QC range: negative SIF is kept (symmetric noise, obs_da_spec §1.5); absurd values are dropped.
 VALID_RANGE = (-5.0, 10.0)
+
+#: Operator controls (obs_da_spec §3.2, §3.4, §3.7): scale one per pixel, q_L one per tile.
+PARAMETERS: tuple[model.ParamSpec, ...] = (
+    model.ParamSpec(
+        "sif_scale",
+        "1",
+        False,
+        1.0,
+        0.3,
+        0.2,
+        3.0,
+        "obs_da_spec §3.4 [D]",
+        "stream-wide SIF scale factor (conversion / angular bias)",
+    ),
+    model.ParamSpec(
+        "sif_q_l",
+        "1",
+        True,
+        pft_table(Q_L),
+        pft_table(0.2),
+        pft_table(0.3),
+        pft_table(1.0),
+        "obs_da_spec §3.2 [L][D]",
+        "fraction of open PSII reaction centres q_L",
+    ),
+)
 
 
 def photon_energy(wavelength_nm):
@@ -111,3 +147,12 @@ def model_equivalent(j_a, lai_layer, q_l, scale, fractions, t_hour):
 def overpass_utc_hour(lon, overpass_local=OVERPASS_HOUR_LOCAL):
     """UTC time of day [h, fractional, in [0, 24)] of a local-solar-time overpass at longitude ``lon``."""
     return jnp.mod(overpass_local - lon / 15.0, 24.0)
+
+
+def equivalent(out, op, problem, settings, t_hour):
+    """Registry entry point: SIF_743 equivalents of one pixel from the model output ``out``
+    (``tccas.model.PixelOutput``), operator controls ``op``, the pixel problem and the hour indices."""
+    h = out.hourly
+    return model_equivalent(
+        h["j_a"], h["lai_layer"], op["sif_q_l"], op["sif_scale"], problem.fractions, t_hour
+    )

@@ -18,14 +18,72 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from tccas import model
 from tccas.obs.common import StreamErrorModel, aggregate_transmissivity, gather_daily, gather_hourly
+
+#: Registry record (:mod:`tccas.obs.registry`): stream key, kind, units, description, default switch.
+NAME = "vod"
+KIND = "eo"
+UNITS = "1"
+LONG_NAME = "SMOS-IC L-band vegetation optical depth"
+DEFAULT_ENABLED = True
 
 #: Fixed gauge l_0 (obs_da_spec §4.2 option a).
 L_0 = 1.0
 #: σ_mod = 0.5 × typical VOD (obs_da_spec §4.4; TCCAS total ≈ 100 % relative [T]): absolute 0.05 plus
 #: 50 % of the observed value; floor 0.02.
 ERROR_MODEL = StreamErrorModel(sigma_model_abs=0.05, sigma_model_rel=0.5, sigma_floor=0.02)
+#: Config key of ``streams.vod`` → :class:`~tccas.obs.common.StreamErrorModel` field.
+CONFIG_ERROR_KEYS = {"sigma_model_rel": "sigma_model_rel"}
 VALID_RANGE = (0.0, 3.0)
+
+#: Operator controls (obs_da_spec §4.1–4.2 [D], σ 50 %, gauge l_0 = 1 fixed), one per pixel.
+PARAMETERS: tuple[model.ParamSpec, ...] = (
+    model.ParamSpec(
+        "vod_l_wd",
+        "m2 gC-1",
+        False,
+        5e-5,
+        2.5e-5,
+        1e-6,
+        1e-3,
+        "obs_da_spec §4.1 [D], σ 50 %",
+        "L-VOD per unit wood carbon",
+    ),
+    model.ParamSpec(
+        "vod_l_fol",
+        "m2 gC-1",
+        False,
+        3e-3,
+        1.5e-3,
+        1e-5,
+        3e-2,
+        "obs_da_spec §4.1 [D], σ 50 %",
+        "L-VOD per unit foliage carbon",
+    ),
+    model.ParamSpec(
+        "vod_l_s",
+        "1",
+        False,
+        0.5,
+        0.25,
+        0.0,
+        5.0,
+        "obs_da_spec §4.1–4.2 [D], σ 50 %, l_0 = 1",
+        "L-VOD sensitivity to relative root-zone soil water",
+    ),
+    model.ParamSpec(
+        "vod_l_f",
+        "1",
+        False,
+        0.5,
+        0.25,
+        0.0,
+        5.0,
+        "obs_da_spec §4.1–4.2 [D], σ 50 %, l_0 = 1",
+        "L-VOD sensitivity to the evaporative fraction E/E_pot",
+    ),
+)
 #: SMOS ascending overpass, local solar time [h] (obs_da_spec §4.3).
 OVERPASS_HOUR_LOCAL = 6.0
 
@@ -60,3 +118,24 @@ def model_equivalent(temp_hourly, c_woo, c_fol, f_soil, f_e, l_wd, l_fol, l_s, l
         l_f,
     )
     return aggregate_transmissivity(tau, fractions)
+
+
+def equivalent(out, op, problem, settings, t_hour):
+    """Registry entry point: L-VOD equivalents of one pixel from the model output ``out``
+    (``tccas.model.PixelOutput``), operator controls ``op``, the pixel problem, the assimilation settings
+    (``vod_temperature``: air or canopy temperature at the overpass hour, §4.1 [?]) and the hour indices."""
+    h, d = out.hourly, out.daily
+    temp = h["t_canopy"] if settings.vod_temperature == "canopy" else h["t_air"]
+    return model_equivalent(
+        temp,
+        d["c_woo"],
+        d["c_fol"],
+        d["f_soil"],
+        d["f_e"],
+        op["vod_l_wd"],
+        op["vod_l_fol"],
+        op["vod_l_s"],
+        op["vod_l_f"],
+        problem.fractions,
+        t_hour,
+    )

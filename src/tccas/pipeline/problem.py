@@ -20,6 +20,9 @@ Decisions (documented here because the pipeline depends on them):
   equivalents (obs_da_spec §7.3) using ``footprint_ids`` (the observation keys, −1 = padding).
 - Observation slots: :func:`padded_length` (a whole number per window day, so all tiles share one
   compilation); a stream disabled in the config is all-masked with n_max = 1.
+- Streams: the registered streams (``tccas.obs.STREAMS``) that have a regional product
+  (:data:`STREAM_PRODUCTS`: the four EO streams); the tower streams of site mode are not carried (they cost
+  nothing) and enabling one in a regional config is an error (:func:`regional_streams`).
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ from tccas.grid import Tile, cell_to_lonlat
 from tccas.io.era5 import co2_mole_fraction
 from tccas.io.regrid import downscale
 from tccas.io.tilestore import read_tile_store, time_index_hours
+from tccas.obs import STREAMS, stream_module
 
-STREAMS = ("fapar", "sif", "vod", "sm")
+#: Regridded product store of each stream the regional workflow observes (contract C4), registry order.
+STREAM_PRODUCTS = {"fapar": "fapar", "sif": "sif", "vod": "smos", "sm": "smos"}
 FORCING_KEYS = ("sw_down", "lw_down", "t_air", "precip", "vapour_pressure", "pressure", "wind")
 
 
@@ -228,6 +233,27 @@ def _masked_table(n_pixels: int, n_days: int, enabled: bool) -> StreamTable:
     )
 
 
+def stream_enabled(config: dict, stream: str) -> bool:
+    """``streams.<stream>.enabled`` of the config (the stream module's ``DEFAULT_ENABLED`` if absent)."""
+    return bool(
+        config.get("streams", {}).get(stream, {}).get("enabled", stream_module(stream).DEFAULT_ENABLED)
+    )
+
+
+def regional_streams(config: dict) -> tuple[str, ...]:
+    """The registered streams with a regional product (:data:`STREAM_PRODUCTS`), in registry order.
+
+    ``ValueError`` naming the config key if the config enables a stream without one (the tower streams have
+    daily site data only: site mode)."""
+    orphans = [s for s in STREAMS if s not in STREAM_PRODUCTS and stream_enabled(config, s)]
+    if orphans:
+        keys = ", ".join(f"streams.{s}.enabled" for s in orphans)
+        raise ValueError(
+            f"config {keys}: the regional workflow has no observations of {orphans} (site mode only)"
+        )
+    return tuple(s for s in STREAMS if s in STREAM_PRODUCTS)
+
+
 def padded_length(count_max: int, n_days: int, enabled: bool) -> int:
     """Observation slots per pixel of an enabled stream: a whole number of slots per window day,
     ``n_days · ceil(count_max / n_days)`` (at least one per day); 1 for a disabled stream.
@@ -291,34 +317,25 @@ def assemble_tile_problem(
             "fp_obs": ds["fp_key"].values,
         }
 
-    def enabled(stream):
-        return streams_cfg.get(stream, {}).get("enabled", True)
-
-    def table(stream, cols4, members):
-        return _stream_table(*cols4, members, tile, pixel_index, rows.size, start, n_days, enabled(stream))
-
-    for stream in ("fapar", "sif"):
-        ds = stores.get(stream)
+    for stream in regional_streams(config):
+        on = stream_enabled(config, stream)
+        ds = stores.get(STREAM_PRODUCTS[stream])
         if ds is None:
-            tables[stream] = _masked_table(rows.size, n_days, enabled(stream))
+            tables[stream] = _masked_table(rows.size, n_days, on)
             continue
-        tables[stream] = table(
-            stream,
-            (ds["time"].values, ds["value"].values, ds["sigma"].values, ds["obs_key"].values),
-            members_of(ds),
-        )
-    sm = stores.get("smos")
-    for stream, var in (("vod", "vod"), ("sm", "sm")):
-        if sm is None:
-            tables[stream] = _masked_table(rows.size, n_days, enabled(stream))
-            continue
-        on_pass = (sm["obs_key"].values // 1_000_000) % 10 == pass_id
-        qc = sm[f"qc_{var}"].values & on_pass
-        value = np.where(qc, sm[var].values, np.nan)
-        tables[stream] = table(
-            stream,
-            (sm["time"].values, value, sm[f"{var}_sigma"].values, sm["obs_key"].values),
-            members_of(sm),
+        if STREAM_PRODUCTS[stream] == "smos":  # L-VOD and SM share the SMOS store: pass and QC per variable
+            on_pass = (ds["obs_key"].values // 1_000_000) % 10 == pass_id
+            qc = ds[f"qc_{stream}"].values & on_pass
+            cols4 = (
+                ds["time"].values,
+                np.where(qc, ds[stream].values, np.nan),
+                ds[f"{stream}_sigma"].values,
+                ds["obs_key"].values,
+            )
+        else:
+            cols4 = (ds["time"].values, ds["value"].values, ds["sigma"].values, ds["obs_key"].values)
+        tables[stream] = _stream_table(
+            *cols4, members_of(ds), tile, pixel_index, rows.size, start, n_days, on
         )
     return TileProblem(
         tile=tile,
@@ -353,8 +370,7 @@ def template_problem(config: dict) -> TileProblem:
     n_days = dates.size
     max_tiles = int(config["assimilation"]["max_tiles"])
     region = next(iter(config["regions"]))
-    streams_cfg = config.get("streams", {})
-    tables = {s: _masked_table(1, n_days, streams_cfg.get(s, {}).get("enabled", True)) for s in STREAMS}
+    tables = {s: _masked_table(1, n_days, stream_enabled(config, s)) for s in regional_streams(config)}
     typical = {"t_air": 10.0, "pressure": 100_000.0, "vapour_pressure": 1_000.0, "lw_down": 300.0}
     return TileProblem(
         tile=planned_tiles(config, region)[0],
