@@ -12,15 +12,13 @@
 #   maps/{region}.summary.json                finalize summary (per-tile convergence)
 #   quicklook/{region}/*.png                  quick-look maps
 #   report/convergence.html                   per-tile convergence table (in `snakemake --report`)
-from snakemake.utils import min_version, validate
+#
+# Config: the file given with --configfile (run with --replace-workflow-config), else config/config.yaml;
+# read and validated by tccas itself (common.smk: run_config_file), with the messages of
+# `tccas validate-config`.
+from snakemake.utils import min_version
 
 min_version("9.0")
-
-
-configfile: "config/config.yaml"
-
-
-validate(config, schema="workflow/schemas/config.schema.yaml", set_default=True)
 
 
 report: "workflow/report/workflow.rst"
@@ -43,6 +41,14 @@ include: "workflow/rules/assimilate.smk"
 include: "workflow/rules/products.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/scenario.smk"
+
+
+onstart:
+    check_slurm_requests()
+
+
+onerror:
+    print(RECOVERY_HINT)
 
 
 rule all:

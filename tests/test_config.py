@@ -4,7 +4,16 @@ import sys
 import pytest
 import yaml
 
-from tccas.config import ConfigError, load_config, planned_tiles, validate_config
+from tccas.config import (
+    ConfigError,
+    load_config,
+    planned_tiles,
+    read_config_file,
+    settings_digest,
+    validate_config,
+)
+
+NL = {"regions": {"netherlands": {"tile_km": 1, "points": [[5.74, 52.17]]}}}
 
 
 def test_demo_config_validates_and_plans_one_tile_per_region(repo_root):
@@ -19,7 +28,7 @@ def test_demo_config_validates_and_plans_one_tile_per_region(repo_root):
 
 
 def test_defaults_are_filled():
-    config = validate_config({"regions": {"netherlands": {}}})
+    config = validate_config({"regions": {"netherlands": {"whole_region": True}}})
     assert config["assimilation"]["memory"] == 10
     assert config["regions"]["netherlands"]["tile_km"] == 100
     assert config["scenario"]["tree_pft"]["iberia"] == "TmEv"
@@ -39,18 +48,89 @@ def test_defaults_are_filled():
             r"assimilation\.max_iter: 'ten' has the wrong type, expected integer",
         ),
         ({"regions": {"lapand": {}}}, r"regions: unknown region 'lapand' \(did you mean 'lapland'\?\)"),
-        ({"period": {"start": "2018-05-01", "end": "2018-01-01"}}, r"period\.end .* before"),
+        ({**NL, "period": {"start": "2018-05-01", "end": "2018-01-01"}}, r"period\.end .* before"),
         ({"regions": {"iberia": {"points": [[26.6, 67.3]]}}}, r"outside the iberia box"),
-        ({"assimilation": {"posterior": "laplace"}}, r"assimilation\.posterior: 'laplace' is not one of"),
         (
-            {"assimilation": {"pixels_per_batch": 25, "solver_slots": 10}},
+            {**NL, "assimilation": {"posterior": "laplace"}},
+            r"assimilation\.posterior: 'laplace' is not one of",
+        ),
+        (
+            {**NL, "assimilation": {"pixels_per_batch": 25, "solver_slots": 10}},
             r"solver_slots 10 does not divide assimilation\.pixels_per_batch 25",
         ),
+        ({"run_id": "x"}, r"<top level>: required key 'regions' missing"),
+        (
+            {"regions": {"netherlands": {"tile_km": 1, "points": []}}},
+            r"regions\.netherlands: no points; .*\.whole_region: true .* \(108500 tiles of 1 km\)",
+        ),
+        (
+            {"regions": {"netherlands": {"points": [[5.74, 52.17]], "whole_region": True}}},
+            r"regions\.netherlands: points and whole_region: true exclude each other",
+        ),
+        ({**NL, "period": {"start": "2018-02-30"}}, r"period\.start: '2018-02-30' is not a date"),
+        ({**NL, "period": {"end": "2018-13-01"}}, r"period\.end: '2018-13-01' is not a date"),
     ],
 )
 def test_bad_configs_are_rejected_with_readable_messages(config, pattern):
     with pytest.raises(ConfigError, match=pattern):
         validate_config(config)
+
+
+def test_files_source_needs_an_existing_root_with_manifests(tmp_path):
+    config = {**NL, "data": {"source": "files", "root": str(tmp_path / "nope")}}
+    with pytest.raises(ConfigError, match=r"data\.root: .*nope does not exist \(data\.source is files\)"):
+        validate_config(config)
+    config["data"]["root"] = str(tmp_path)
+    with pytest.raises(ConfigError, match=r"data\.root: .*netherlands/manifest\.yaml not found"):
+        validate_config(config)
+    (tmp_path / "netherlands").mkdir()
+    (tmp_path / "netherlands" / "manifest.yaml").write_text("products: {}\n")
+    assert validate_config(config)["data"]["source"] == "files"
+
+
+def test_whole_region_plans_every_tile():
+    config = validate_config({"regions": {"netherlands": {"tile_km": 100, "whole_region": True}}})
+    assert len(planned_tiles(config, "netherlands")) == 20
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("", r"empty\.yaml: the file is empty; a configuration needs at least `regions`"),
+        ("# only a comment\n", r"empty\.yaml: the file is empty"),
+        (
+            "regions:\n  netherlands: {tile_km: 1\n  points: [[5.7, 52.1]]\n",
+            r"empty\.yaml:3:9: not valid YAML: expected ',' or '\}', but got ':'",
+        ),
+        ("- 1\n- 2\n", r"empty\.yaml: the configuration must be a mapping, got list"),
+    ],
+)
+def test_unreadable_files_name_the_file_and_line(tmp_path, text, pattern):
+    path = tmp_path / "empty.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=pattern):
+        read_config_file(path)
+    with pytest.raises(ConfigError, match=pattern):
+        load_config(path)
+
+
+def test_settings_digest_follows_only_its_keys():
+    config = validate_config({"regions": {"netherlands": {"points": [[5.74, 52.17]]}}})
+    edited = validate_config(
+        {"regions": {"netherlands": {"points": [[5.74, 52.17]]}}, "assimilation": {"max_iter": 7}}
+    )
+    machinery = validate_config(
+        {"regions": {"netherlands": {"points": [[5.74, 52.17]]}}, "dask": {"n_workers": 7}}
+    )
+    keys = ["period", "assimilation"]
+    assert settings_digest(config, keys) != settings_digest(edited, keys)
+    assert settings_digest(config, ["grid", "regions.netherlands"]) == settings_digest(
+        edited, ["grid", "regions.netherlands"]
+    )
+    assert settings_digest(config) != settings_digest(edited)
+    assert settings_digest(config) == settings_digest(machinery)  # dask never changes a result
+    moved = validate_config({"regions": {"netherlands": {"points": [[5.8, 52.2]]}}})
+    assert settings_digest(config, ["regions.netherlands"]) != settings_digest(moved, ["regions.netherlands"])
 
 
 def test_cli_validate_config_exit_codes(tmp_path, repo_root):

@@ -4,8 +4,8 @@ import netCDF4
 import numpy as np
 import pytest
 
-from tccas.io.cards import card_header, load_card, open_netcdf, parse_card, validate
-from tccas.io.errors import CorruptFileError, MissingFieldError, SchemaMismatchError
+from tccas.io.cards import card_header, decode, load_card, open_netcdf, parse_card, validate
+from tccas.io.errors import CorruptFileError, ImplausibleValueError, MissingFieldError, SchemaMismatchError
 from tccas.io.synthetic._netcdf import write_netcdf
 
 CARDS = [
@@ -111,3 +111,54 @@ def test_written_file_has_declared_fill(tmp_path):
     with netCDF4.Dataset(p) as ds:
         assert ds["v"]._FillValue == np.float32(-999.0)
         assert ds["v"][:].mask.tolist() == [False, True, False]
+
+
+def test_units_are_required_where_the_card_names_them(tmp_path):
+    card = _mini_card(units="K")
+    p = write_netcdf(tmp_path / "a.nc", card, {"v": np.array([280.0, 281.0, 282.0])}, {"n": 3})
+    with netCDF4.Dataset(p, "a") as nc:
+        nc["v"].delncattr("units")
+    ds = open_netcdf(p, card)
+    with pytest.raises(MissingFieldError, match=r"a\.nc \[v@units\]: missing field: no units attribute"):
+        validate(ds, card, p)
+    ds.close()
+    with netCDF4.Dataset(p, "a") as nc:
+        nc["v"].setncattr("units", "degC")
+    ds = open_netcdf(p, card)
+    with pytest.raises(SchemaMismatchError, match=r"units are 'degC', card says 'K'"):
+        validate(ds, card, p)
+    ds.close()
+
+
+def test_values_outside_the_plausible_range_refuse_the_file(tmp_path):
+    card = _mini_card(units="K", plausible_range=[170.0, 340.0], valid_range=[250.0, 400.0])
+    p = write_netcdf(tmp_path / "a.nc", card, {"v": np.array([10.0, np.nan, 12.5])}, {"n": 3})
+    ds = open_netcdf(p, card)
+    handles = validate(ds, card, p)
+    with pytest.raises(
+        ImplausibleValueError,
+        match=r"a\.nc \[v\]: physically implausible values: 2 of 2 values outside the plausible range "
+        r"170\.\.340 K \(min 10, max 12\.5\); wrong units or scaling\?",
+    ):
+        decode(handles["v"], card.var("v"), p)
+    ds.close()
+    ok = write_netcdf(tmp_path / "b.nc", card, {"v": np.array([200.0, np.nan, 300.0])}, {"n": 3})
+    ds = open_netcdf(ok, card)
+    out = decode(validate(ds, card, ok)["v"], card.var("v"), ok)
+    ds.close()
+    np.testing.assert_array_equal(np.isnan(out), [True, True, False])  # 200 K: plausible, then masked
+
+
+@pytest.mark.parametrize("bad", [[1.0], [5.0, 1.0], "wide"])
+def test_malformed_plausible_range_is_refused(bad):
+    with pytest.raises(ValueError, match="plausible_range"):
+        _mini_card(plausible_range=bad)
+
+
+@pytest.mark.parametrize("name", ["era5_new", "era5_legacy"])
+def test_era5_cards_bound_every_forcing_variable(name):
+    card = load_card(name)
+    for key in ("t2m", "d2m", "sp", "u10", "v10", "ssrd", "strd", "tp", "z"):
+        assert card.var(key).plausible_range is not None, key
+        assert card.var(key).units is not None, key
+    assert card.var("t2m").plausible_range[0] > 100.0  # a temperature in degC cannot pass as K

@@ -10,7 +10,7 @@ from tccas.io.era5 import (
     read_era5,
     vapour_pressure_from_dewpoint,
 )
-from tccas.io.errors import CoverageError, MissingFieldError, SchemaMismatchError
+from tccas.io.errors import CoverageError, ImplausibleValueError, MissingFieldError, SchemaMismatchError
 from tccas.io.synthetic.era5 import era5_filename, native_grid_for_point, write_era5
 
 
@@ -112,3 +112,26 @@ def test_bbox_keeps_bilinear_neighbours(tmp_path, hourly):
     ds = read_era5(p, bbox=(5.73, 52.16, 5.75, 52.18))
     assert ds.sizes["lat"] == 2 and ds.sizes["lon"] == 2
     assert ds.lat.values[0] < 52.16 < 52.18 < ds.lat.values[1]
+
+
+@pytest.mark.parametrize("flavour", ["era5_new", "era5_legacy"])
+def test_temperature_in_celsius_is_refused(tmp_path, hourly, flavour):
+    """Issue #29 (a): t2m written in degC. Without its units attribute the file is refused as a missing
+    field; with a (wrong) K attribute its values fail the card's plausible range."""
+    fields, lat, lon, oro = hourly
+    p = write_era5(
+        tmp_path / era5_filename("era5_land", "2018-01-01", "2018-01-02", flavour),
+        "2018-01-01",
+        {**fields, "t_air": fields["t_air"] - 273.15},  # the writer adds 273.15: t2m holds degC
+        lat,
+        lon,
+        oro,
+        "era5_land",
+        flavour,
+    )
+    with pytest.raises(ImplausibleValueError, match=r"\[t2m\]: .* outside the plausible range 170\.\.340 K"):
+        read_era5(p)
+    with netCDF4.Dataset(p, "a") as nc:
+        nc["t2m"].delncattr("units")
+    with pytest.raises(MissingFieldError, match=r"\[t2m@units\]: missing field: no units attribute"):
+        read_era5(p)

@@ -375,3 +375,177 @@ def test_attached_cluster_runs_the_batches_with_the_jobs_caches(tmp_path, monkey
     for b in range(3):
         np.testing.assert_allclose(res[b]["y"], ref[b]["y"], rtol=1e-13)
         np.testing.assert_array_equal(again[b]["y"], res[b]["y"])
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Lost workers (issue #29): a worker killed while it loads the program, runs a batch, or right after it has
+# finished a batch (its result not yet gathered), and one killed after the results are in (while the job
+# writes them): the batches are done again elsewhere and the results are those of an undisturbed run.
+
+
+def _kill_self_once(marker: Path, delay: float = 0.0) -> None:
+    """Kill this worker process (SIGKILL, after ``delay`` s in a thread when ``delay`` > 0), once per
+    ``marker``: the first caller creates it, so the batch that moves to another worker runs normally."""
+    import signal
+    import threading
+
+    try:
+        marker.touch(exist_ok=False)
+    except FileExistsError:
+        return
+    if delay:
+        threading.Timer(delay, os.kill, (os.getpid(), signal.SIGKILL)).start()
+    else:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _numpy_batch(x, valid, kill: tuple | None = None):
+    """A NumPy stand-in for the solver (fixed point of y = cos(x y)); ``kill = (marker, delay)`` kills the
+    worker running it (:func:`_kill_self_once`)."""
+    if kill is not None and kill[1] is None:
+        _kill_self_once(kill[0])
+    y = np.ones_like(x)
+    for _ in range(30):
+        y = np.cos(x * y)
+    if kill is not None and kill[1] is not None:
+        _kill_self_once(kill[0], kill[1])
+    return {"y": np.where(valid[:, None] > 0, y, np.nan), "s": (y * x).sum(axis=1)}
+
+
+def _slow_prepare(marker: Path, *_args) -> None:
+    """A program load of 0.5 s; the first worker to run it dies 0.2 s into it."""
+    import time
+
+    time.sleep(0.2)
+    _kill_self_once(marker)
+    time.sleep(0.3)
+
+
+def _lost_worker_run(pixels, tmp_path, phase: str):
+    batch = 4
+    n_batches = -(-pixels.shape[0] // batch)
+    marker = tmp_path / f"killed-{phase}"
+
+    def tasks():
+        for key, count, (x, valid) in _padded_tasks(pixels, batch):
+            kill = None
+            if phase == "batch" and key == 2:
+                kill = (marker, None)
+            elif phase == "result" and key == 2:
+                kill = (marker, 0.05)  # dies after returning its result
+            yield key, count, (x, valid, kill)
+
+    prepare = functools.partial(_slow_prepare, marker) if phase == "load" else None
+    with dask_client(DaskSettings(n_workers=2, local_directory=str(tmp_path))) as client:
+        res = run_batches(
+            client,
+            _numpy_batch,
+            tasks(),
+            n_batches,
+            pixels.shape[0],
+            phase,
+            prepare=prepare,
+            stall_timeout=120,
+        )
+        if phase == "write":  # a worker lost after the gather, while the job writes the results
+            import signal
+
+            os.kill(next(iter(client.run(os.getpid).values())), signal.SIGKILL)
+            marker.touch()
+    return res, marker
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("phase", ["load", "batch", "result", "write"])
+def test_a_lost_worker_is_survived_with_identical_results(pixels, tmp_path, phase):
+    import time
+
+    reference = run_batches(
+        None, _numpy_batch, ((k, c, (x, v, None)) for k, c, (x, v) in _padded_tasks(pixels, 4)), 6, 23, "ref"
+    )
+    t0 = time.perf_counter()
+    res, marker = _lost_worker_run(pixels, tmp_path, phase)
+    assert marker.exists(), "no worker was killed"
+    assert time.perf_counter() - t0 < 100  # a restarted worker, not a stall
+    assert sorted(res) == sorted(reference)
+    for key in reference:
+        np.testing.assert_array_equal(res[key]["y"], reference[key]["y"])
+        np.testing.assert_array_equal(res[key]["s"], reference[key]["s"])
+
+
+def _sleep_batch(seconds):
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
+@pytest.mark.slow
+def test_a_stall_becomes_a_clear_error_after_the_timeout(tmp_path):
+    import time
+
+    t0 = time.perf_counter()
+    with pytest.raises(cluster.StallError, match=r"stall: no task finished in 2 s .*1 pending .*2 workers"):
+        with dask_client(DaskSettings(n_workers=2, local_directory=str(tmp_path), stall_timeout_s=2)) as c:
+            run_batches(c, _sleep_batch, [(0, 1, (60,))], 1, 1, "stall")
+    assert time.perf_counter() - t0 < 40  # the 60 s batch was not waited for
+    assert not list(tmp_path.glob("tccas-dask-*"))  # the cluster's scratch folder went with it
+
+
+def test_scratch_folders_of_killed_jobs_are_removed(tmp_path):
+    import socket
+    import subprocess
+
+    host = socket.gethostname().replace("-", "_")
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    stale = tmp_path / f"tccas-dask-{host}-{int(dead.stdout)}-abc" / "dask-scratch-space" / "worker-x"
+    running = tmp_path / f"tccas-dask-{host}-{os.getppid()}-def"
+    elsewhere = tmp_path / f"tccas-dask-otherhost-{int(dead.stdout)}-ghi"
+    for folder in (stale, running, elsewhere):
+        folder.mkdir(parents=True)
+    with cluster.scratch_directory(tmp_path) as scratch:
+        assert scratch.is_dir() and scratch.name.startswith(f"tccas-dask-{host}-{os.getpid()}-")
+        assert not stale.parent.parent.exists() and running.exists() and elsewhere.exists()
+    assert not scratch.exists()
+
+
+def test_stall_timeout_from_config():
+    assert DaskSettings.from_config({"dask": {"stall_timeout_s": 30}}).stall_timeout_s == 30.0
+    assert DaskSettings.from_config({}).stall_timeout_s == 1800.0
+
+
+SINFO = """compute* 2 24000 1-00:00:00
+compute* 2 20000 1-00:00:00
+bigmem 32 512000 infinite
+debug 4 8000 30:00
+"""
+
+
+def test_parse_sinfo_takes_the_largest_node_and_the_default():
+    limits, default = cluster.parse_sinfo(SINFO)
+    assert default == "compute"
+    assert limits["compute"] == cluster.PartitionLimits(2, 24000, 1440.0)
+    assert limits["bigmem"].time_min is None and limits["debug"].time_min == 30.0
+    assert [cluster.slurm_minutes(t) for t in ("2:00:00", "45", "1-12:30:00", "UNLIMITED")] == [
+        120.0,
+        45.0,
+        2190.0,
+        None,
+    ]
+
+
+def test_a_request_no_node_can_meet_is_named_with_its_override():
+    """Issue #29: 16 CPUs and 32 000 MB on a 2-CPU, 24 GB partition."""
+    limits, _ = cluster.parse_sinfo(SINFO)
+    problems = cluster.slurm_request_problems("assimilate_tile", "compute", 16, 32000, 240, limits)
+    assert problems == [
+        "rule assimilate_tile: 16 CPUs requested, nodes of partition compute have at most 2; lower "
+        "dask.n_workers in the config (or set-threads: assimilate_tile: 2 in the profile)",
+        "rule assimilate_tile: 32000 MB requested, nodes of partition compute have at most 24000 MB; use "
+        "smaller tiles or fewer workers (or set-resources: assimilate_tile: mem_mb: ... in the profile)",
+    ]
+    assert "allows 30" in cluster.slurm_request_problems("write_tile", "debug", 1, 2000, 60, limits)[0]
+    assert "does not exist" in cluster.slurm_request_problems("write_tile", "gpu", 1, 2000, 60, limits)[0]
+    assert cluster.slurm_request_problems("assimilate_tile", "bigmem", 16, 32000, 5000, limits) == []

@@ -197,6 +197,76 @@ def test_finalize_requires_every_tile_sentinel(region_store, tmp_path):
         products.finalize(cfg, "netherlands", store, [tmp_path / "s" / f"{tile}.json"], tmp_path / "x.json")
 
 
+def _write_result(tmp_path, tile, res, rows, cols, days):
+    path = tmp_path / "assimilate" / f"{tile}-variant.zarr"
+    store_io.write_tile_result(
+        path, tile_from_name(tile), rows, cols, res, days, CONTROLS, {"wall_seconds": 1.0}
+    )
+    return path
+
+
+def test_finalize_refuses_nan_costs_and_all_failed_tiles(region_store, tmp_path):
+    """Issue #29 (b) and (a): NaN reached the cost of assimilated pixels (their maps NaN, status failed), or
+    every assimilated pixel of a tile failed: the finalisation names the tile and the count."""
+    cfg, tile, store, _, (rows, cols), res, days = region_store
+    sentinel, summary = tmp_path / "s" / f"{tile}.json", tmp_path / "summary.json"
+    nan_cost = {**res, "cost_prior": np.where(np.arange(60) < 7, np.nan, res["cost_prior"])}
+    nan_cost["status"] = np.where(np.arange(60) < 7, 2, res["status"]).astype(np.int32)
+    products.write_tile(
+        cfg, "netherlands", tile, _write_result(tmp_path, tile, nan_cost, rows, cols, days), store, sentinel
+    )
+    with pytest.raises(
+        store_io.StoreValidationError,
+        match=rf"tile {tile}: 7 of 55 assimilated pixels have a non-finite cost",
+    ):
+        products.finalize(cfg, "netherlands", store, [sentinel], summary)
+    failed = {**res, "status": np.where(res["status"] == 3, 3, 2).astype(np.int32)}
+    products.write_tile(
+        cfg, "netherlands", tile, _write_result(tmp_path, tile, failed, rows, cols, days), store, sentinel
+    )
+    with pytest.raises(
+        store_io.StoreValidationError, match=rf"tile {tile}: all 54 assimilated pixels failed"
+    ):
+        products.finalize(cfg, "netherlands", store, [sentinel], summary)
+    assert not summary.exists()
+
+
+def test_interrupted_write_and_stale_sentinel_are_refused(region_store, tmp_path):
+    cfg, tile, store, result, *_ = region_store
+    sentinel, summary = tmp_path / "s" / f"{tile}.json", tmp_path / "summary.json"
+    products.write_tile(cfg, "netherlands", tile, result, store, sentinel)
+    products.finalize(cfg, "netherlands", store, [sentinel], summary)
+    assert summary.exists() and not store_io.write_marker(sentinel).exists()
+    # a write killed after it started: the summary is gone, the marker stays, the sentinel is missing
+    store_io.unfinalize(summary)
+    store_io.begin_region_write(sentinel, {"tile": tile})
+    assert not summary.exists() and not sentinel.exists()
+    with pytest.raises(
+        store_io.StoreValidationError, match=rf"interrupted tile writes .*{tile}\.json\.writing"
+    ):
+        products.finalize(cfg, "netherlands", store, [sentinel], summary)
+    products.write_tile(cfg, "netherlands", tile, result, store, sentinel, summary=summary)  # the rerun
+    assert not store_io.write_marker(sentinel).exists()
+    products.finalize(cfg, "netherlands", store, [sentinel], summary)
+    # a template written again after the tile (init_store reran): the tile's sentinel is stale
+    products.init_store(
+        cfg, "netherlands", store, tmp_path / "s" / "template.json", control_names=CONTROLS, summary=summary
+    )
+    assert not summary.exists()
+    with pytest.raises(store_io.StoreValidationError, match=rf"stale tile sentinels .*: {tile}; rerun"):
+        products.finalize(cfg, "netherlands", store, [sentinel], summary)
+
+
+def test_write_tile_unfinalizes_the_region(region_store, tmp_path):
+    cfg, tile, store, result, *_ = region_store
+    summary = tmp_path / "summary.json"
+    summary.write_text("{}")
+    products.write_tile(
+        cfg, "netherlands", tile, result, store, tmp_path / "s" / f"{tile}.json", summary=summary
+    )
+    assert not summary.exists()
+
+
 def test_store_grid_of_several_tiles_and_regions():
     a, b = tile_from_name(TILE_A), tile_from_name(TILE_B)
     grid = store_io.StoreGrid.from_tiles([b, a])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+
+import netCDF4
 import numpy as np
 import pytest
 
@@ -9,10 +12,11 @@ from tccas.cli import main
 from tccas.config import validate_config
 from tccas.grid import tile_containing, xy_to_lonlat
 from tccas.io import regrid as rg
+from tccas.io.errors import CorruptFileError, DataGapError, MissingFieldError
 from tccas.io.synthetic.world import fapar_value, sif_value, sm_value, vod_value, write_world
 from tccas.io.tilestore import read_tile_store
 from tccas.io.troposif import read_troposif_l2b
-from tccas.pipeline.regrid import run_regrid
+from tccas.pipeline.regrid import load_manifest, product_files, run_regrid
 
 REGION = "netherlands"
 TILE = tile_containing(5.74, 52.17, 1)
@@ -164,3 +168,53 @@ def test_cli_regrid_and_user_errors(world, tmp_path, capsys):
     )
     assert "outside the product's coverage" in capsys.readouterr().err
     assert not (tmp_path / "x.zarr").exists()
+
+
+@pytest.fixture
+def world_copy(world, tmp_path):
+    """A private copy of the world's native files (the tests below damage them) and its config."""
+    root, config, _ = world
+    shutil.copytree(root / "resources", tmp_path / "resources")
+    return tmp_path / "resources", {**config, "data": {**config["data"], "root": str(tmp_path / "resources")}}
+
+
+def test_forcing_gap_is_refused_with_file_variable_and_hours(world_copy, tmp_path):
+    """Issue #29 (b): t2m = NaN (the card's fill) for 24 hours is refused, not passed on as NaN forcing."""
+    resources, config = world_copy
+    era5 = next((resources / REGION / "era5").glob("*.nc"))
+    with netCDF4.Dataset(era5, "a") as nc:
+        nc["t2m"][24:48] = np.nan
+    with pytest.raises(
+        DataGapError,
+        match=r"\[t2m\]: gap in the data: 24 hours without a value at the nodes the tile interpolates from "
+        r"\(2018-06-02T00:00:00.* \.\. 2018-06-02T23:00:00.*forcing gaps are not filled",
+    ) as err:
+        run_regrid(config, REGION, TILE.name, "forcing", tmp_path / "forcing.zarr")
+    assert err.value.path == era5
+    assert not (tmp_path / "forcing.zarr").exists()
+
+
+def test_product_files_follow_the_manifest(world_copy):
+    resources, _ = world_copy
+    manifest = load_manifest(resources, REGION)
+    base = resources / REGION
+    files = product_files(manifest, base, "forcing")
+    assert set(files) == {"forcing", "dem"} and all(f.is_file() for f in files["forcing"] + files["dem"])
+    assert set(product_files(manifest, base, "landcover")) == {"corine", "dem"}  # worldcover is optional
+    assert product_files(manifest, base, "smos")["smos"] == [
+        base / f for f in manifest["products"]["smos"]["files"]
+    ]
+    del manifest["products"]["dem"]
+    with pytest.raises(MissingFieldError, match=r"m\.yaml \[products\.dem\.files\]: .*needed for forcing"):
+        product_files(manifest, base, "forcing", "m.yaml")
+
+
+def test_malformed_manifest_names_the_file(world_copy):
+    resources, _ = world_copy
+    path = resources / REGION / "manifest.yaml"
+    path.write_text("products: [unclosed\n")
+    with pytest.raises(CorruptFileError, match=r"manifest\.yaml: corrupt or truncated file: not valid YAML"):
+        load_manifest(resources, REGION)
+    path.write_text("region: netherlands\n")
+    with pytest.raises(MissingFieldError, match=r"manifest\.yaml \[products\]"):
+        load_manifest(resources, REGION)

@@ -75,7 +75,9 @@ def test_point_pixel_lookup():
 
 
 def test_settings_from_config():
-    cfg = validate_config({"regions": {"lapland": {"tile_km": 1}}, "scenario": {"horizon_years": 10}})
+    cfg = validate_config(
+        {"regions": {"lapland": {"tile_km": 1, "whole_region": True}}, "scenario": {"horizon_years": 10}}
+    )
     s = intervention.scenario_settings(cfg)
     assert (s.horizon_years, s.removed_biomass) == (10, "litter")
     assert tree_pft_from_config(cfg, "lapland") == 5
@@ -99,7 +101,7 @@ def test_cli_parses_and_rejects_unknown_region(tmp_path, capsys):
     )
     assert args.pixel == [-5.77, 39.94] and args.func.__module__ == "tccas.cli.scenario"
     config = tmp_path / "config.yaml"
-    config.write_text("regions:\n  iberia: {tile_km: 1}\n")
+    config.write_text("regions:\n  iberia: {tile_km: 1, whole_region: true}\n")
     code = main(
         ["intervention", "--config", str(config), "--region", "lapland", "--out", str(tmp_path / "s.json")]
     )

@@ -4,6 +4,7 @@ identical values; the assimilation is invariant to the Dask worker count."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,10 +49,62 @@ def test_dry_run_demo_config(smk):
         assert any(line.split()[:2] == [rule, str(count)] for line in out.splitlines()), (rule, out[-3000:])
 
 
-def test_merged_config_is_refused(smk, tiny):
-    proc = smk("-n", "--cores", "1", "--configfile", str(tiny[1]))
+@pytest.mark.parametrize(
+    "extra",
+    [("--config", "run_id=other"), ("config/config.yaml",)],
+    ids=["config-override", "two-configfiles"],
+)
+def test_merged_config_is_refused(smk, tiny, extra):
+    """The tccas subcommands read one file: an effective config that differs from it (a --config override,
+    or a second file after --configfile, which Snakemake merges) is refused."""
+    proc = smk("-n", "--cores", "1", "--configfile", str(tiny[1]), *extra)
     assert proc.returncode != 0
-    assert "--replace-workflow-config" in proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "put the whole configuration in one file" in out and "--replace-workflow-config" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "regions:\n  netherlands: {tile_kmm: 1, points: [[5.74, 52.17]]}\n",
+            r"bad\.yaml: regions\.netherlands: unknown key 'tile_kmm' \(did you mean 'tile_km'\?\)",
+        ),
+        ("regions:\n  netherlands: {points: []}\n", r"bad\.yaml: regions\.netherlands: no points"),
+        ("run_id: x\nperiod: {start: '2018-02-30'}\n", r"bad\.yaml: <top level>: required key 'regions'"),
+    ],
+    ids=["unknown-key", "no-points", "no-regions"],
+)
+def test_config_errors_under_snakemake_read_as_validate_config(smk, tmp_path, text, message):
+    """One validation path: Snakemake reports what `tccas validate-config` reports (file, key path,
+    did-you-mean), in a few lines instead of a jsonschema dump, before any job."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    proc = smk("-n", "--cores", "1", "--configfile", str(bad), workdir=tmp_path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and re.search(message, out), out
+    assert len(out.splitlines()) < 12 and "jsonschema" not in out and "Failed validating" not in out
+    cli = subprocess.run(
+        [str(Path(sys.executable).with_name("tccas")), "validate-config", str(bad)],
+        capture_output=True,
+        text=True,
+    )
+    assert cli.returncode == 2 and re.search(message, cli.stderr)
+
+
+def test_yaml_error_in_the_default_config_names_file_and_line(smk, tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text("regions:\n  netherlands: {tile_km: 1\n  points: []\n")
+    proc = smk("-n", "--cores", "1", workdir=tmp_path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "config/config.yaml:3:9: not valid YAML: expected ',' or '}', but got ':'" in out, out
+
+
+def test_one_configfile_needs_no_replace_flag(smk, tiny):
+    """A single --configfile is the whole config (the Snakefile has no configfile directive to merge)."""
+    proc = smk("-n", "--cores", "1", "--configfile", str(tiny[1]))
+    assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 @pytest.mark.slow
@@ -74,6 +127,23 @@ def test_tiny_run_valid_store(tiny_run):
     assert (workdir / "logs/assimilate/netherlands" / f"{TILE}.dask-report.html").stat().st_size > 1000
     log = (workdir / "logs/assimilate/netherlands" / f"{TILE}.log").read_text()
     assert "ETA" in log and "assimilate: batch" in log
+
+
+@pytest.mark.slow
+def test_no_dask_scratch_left_behind(tiny_shared):
+    """The tile job's LocalCluster worked in its own scratch folder under the jobs' TMPDIR and removed it."""
+    _, info = tiny_shared
+    assert not [name for name in info["tmp_left"] if "dask" in name], info["tmp_left"]
+
+
+@pytest.mark.slow
+def test_report_command_of_the_readmes(tiny_run, smk, tiny):
+    """`snakemake --report results/report.html` (profiles/README.md, `make demo`) on a finished run."""
+    workdir, _ = tiny_run
+    proc = smk(*tiny[0]("--report", "results/report.html"), workdir=workdir, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = workdir / "results" / "report.html"
+    assert report.stat().st_size > 10_000
 
 
 @pytest.mark.slow

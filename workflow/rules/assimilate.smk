@@ -1,12 +1,13 @@
 # Assimilate one tile: a Dask LocalCluster (process workers, one thread each) inside the job runs the
 # vmapped per-pixel solver over fixed-size padded batches. `threads` = Dask workers; set dask.scheduler_address
-# in the config to use an existing (e.g. dask-jobqueue) cluster instead.
+# in the config to use an existing (e.g. dask-jobqueue) cluster instead. Memory and run time follow the
+# config and the tile size (common.smk: assimilate_mem_mb, assimilate_runtime).
 
 
 rule assimilate_tile:
     input:
         unpack(regridded_inputs),
-        program=ancient(f"{RESULTS}/programs/solver.json"),
+        program=f"{RESULTS}/programs/solver.json",
     output:
         directory(f"{RESULTS}/assimilate/{{region}}/{{tile}}.zarr"),
     log:
@@ -19,10 +20,11 @@ rule assimilate_tile:
         "../../envs/tccas.yaml"
     threads: config["dask"]["n_workers"]
     resources:
-        mem_mb=scaled(8000),
-        runtime=scaled(120),
+        mem_mb=assimilate_mem_mb,
+        runtime=assimilate_runtime,
     params:
-        config=CONFIG_FILE,
+        config=CONFIG_PATH,
+        settings=rule_settings("assimilate_tile"),
     shell:
         "tccas assimilate-tile --config {params.config} --region {wildcards.region} "
         "--tile {wildcards.tile} --output {output} --workers {threads} "

@@ -1,37 +1,65 @@
-# Helper functions of the workflow (no rules here): configuration file, tile planning, paths, resources
-# and the target list. Imported before the rule files by the root Snakefile.
-import yaml
-from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
+# Helper functions of the workflow (no rules here): configuration file, tile planning, paths, resources,
+# rerun settings and the target list. Included first by the root Snakefile.
+import hashlib
+import os
+import subprocess
+from datetime import date
+from math import ceil
+from pathlib import Path
 
-from tccas.config import ConfigError, check_consistency, planned_tiles
+from snakemake.exceptions import WorkflowError
+
+from tccas.config import ConfigError, load_config, planned_tiles, settings_digest
 from tccas.grid import REGIONS
+from tccas.pipeline.cluster import parse_sinfo, slurm_request_problems
+from tccas.pipeline.regrid import manifest_path, product_files, load_manifest
+
+DEFAULT_CONFIG_FILE = "config/config.yaml"
 
 
 def run_config_file():
-    """The config file passed to every `tccas` subcommand: the last --configfile (or config/config.yaml).
+    """The config file passed to every `tccas` subcommand, validated by tccas: the --configfile given, else
+    config/config.yaml. Fills the workflow's `config` with the validated values (defaults included).
 
-    The subcommands read that file, so the effective Snakemake config must equal it (both validated with
-    defaults by the same schema): command-line `--config` overrides or merged config files are refused with
-    an explanation instead of silently diverging.
+    The subcommands read that file, so the effective Snakemake config must equal it: several --configfile
+    files (Snakemake merges them) or --config overrides are refused with an explanation instead of silently
+    diverging. Schema, consistency and YAML errors of the file (and an empty file) are reported as
+    `tccas validate-config` reports them: one line each, naming the file and the key. (A YAML error in a
+    --configfile file is caught by Snakemake itself before this runs; `tccas validate-config FILE` names its
+    line.)
     """
-    path = workflow.configfiles[-1] if workflow.configfiles else "config/config.yaml"
-    with open(path) as handle:
-        file_config = yaml.safe_load(handle) or {}
-    validate(file_config, schema="../schemas/config.schema.yaml", set_default=True)
-    try:
-        check_consistency(config, source=path)
-    except ConfigError as err:
-        raise WorkflowError(str(err))
-    if file_config != config:
+    given = [str(path) for path in workflow.overwrite_configfiles]
+    if len(given) > 1 or workflow.config_settings.config:
         raise WorkflowError(
-            f"the effective config differs from {path} (merged config files or --config overrides); put the "
-            "whole configuration in one file and run with --configfile FILE --replace-workflow-config"
+            "tccas: the effective config would differ from the file the tccas subcommands read (several "
+            "--configfile files or --config overrides); put the whole configuration in one file and run "
+            "with --configfile FILE --replace-workflow-config"
         )
+    path = given[0] if given else DEFAULT_CONFIG_FILE
+    try:
+        validated = load_config(path)
+    except ConfigError as err:
+        raise WorkflowError(f"tccas: invalid configuration: {err}") from None
+    config.clear()
+    config.update(validated)
     return path
 
 
 CONFIG_FILE = run_config_file()
+# The `config` param of every rule: a Path, which Snakemake leaves out of its params rerun trigger (it records
+# builtin types only), so moving the file reruns nothing; its content does, through RULE_SETTINGS.
+CONFIG_PATH = Path(CONFIG_FILE)
+
+# Printed by the Snakefile's onerror hook (docs/reliability.md, "After a crash").
+RECOVERY_HINT = f"""
+tccas: the workflow stopped with a failed job (its log is named above; logs/ holds every job's log).
+  * Fix the cause and rerun the same command: finished jobs are kept, killed or failed ones are redone
+    (rerun-incomplete in the profiles).
+  * If Snakemake itself was killed (kill, walltime, power loss), the next run stops with "Directory cannot
+    be locked": run the same command once with --unlock added, then rerun it.
+  * Check the plan without running anything: add -n (dry run); --summary lists every output and its state.
+  Config: {CONFIG_FILE}
+"""
 RESOURCES = config["data"]["root"]
 RESULTS = config["outputs"]["root"]
 PRODUCTS = ["forcing", "landcover", "fapar", "sif", "smos"]
@@ -40,6 +68,204 @@ TILES = {
     for region in config["regions"]
 }
 TILE_PATTERN = r"\d+kmE\d+N\d+"
+
+
+# Config keys each rule's results depend on (dotted; {region} is the job's region): a Snakemake param of the
+# rule is their digest, so editing one of them reruns the rule and everything downstream of it (Snakemake's
+# `params` rerun trigger), while an edit elsewhere (e.g. dask.n_workers, which never changes a result) reruns
+# nothing. The product files of a regrid job are its inputs (product_inputs). A program is built from the
+# settings of the jobs that run it (precompile has one key list per program), and rebuilding it reruns them.
+RULE_SETTINGS = {
+    "make_demo_data": (
+        "period",
+        "grid",
+        "data",
+        "model",
+        "streams",
+        "assimilation.max_tiles",
+        "regions.{region}",
+    ),
+    "regrid_product": ("grid",),
+    "precompile": {
+        "solver": ("period", "grid", "model", "streams", "assimilation"),
+        "scenario": ("period", "grid", "model", "streams", "assimilation", "scenario"),
+    },
+    "assimilate_tile": ("period", "grid", "model", "streams", "assimilation"),
+    "init_store": (
+        "run_id",
+        "period",
+        "grid",
+        "model",
+        "streams",
+        "assimilation",
+        "outputs.time_step",
+        "regions.{region}",
+    ),
+    "write_tile": ("grid",),
+    "finalize_store": None,  # None: every section but the Dask machinery (the store's config_sha256)
+    "quicklook": ("run_id", "period"),
+    "intervention": (
+        "run_id",
+        "period",
+        "grid",
+        "model",
+        "streams",
+        "assimilation",
+        "scenario",
+        "regions.{region}",
+    ),
+}
+
+
+def rule_settings(rule):
+    """The `settings` param of `rule`: the digest of its RULE_SETTINGS keys (tccas.config.settings_digest;
+    a mapping of keys is looked up by the job's `program` wildcard)."""
+
+    def digest(wildcards):
+        keys = RULE_SETTINGS[rule]
+        if isinstance(keys, dict):
+            keys = keys[wildcards.program]
+        if keys is None:
+            return settings_digest(config)
+        return settings_digest(config, [key.format(**wildcards) for key in keys])
+
+    return digest
+
+
+def _product_files(wildcards):
+    """The region's manifest and the native files a regrid job's product reads (from the manifest).
+
+    With synthetic inputs the manifest comes from the make_demo_data checkpoint, so the file list is read
+    once it exists; with data.source files it must exist already (checked by the config validation).
+    """
+    region, product = wildcards.region, wildcards.product
+    if config["data"]["source"] == "synthetic":
+        manifest = checkpoints.make_demo_data.get(region=region).output.manifest
+    else:
+        manifest = str(manifest_path(RESOURCES, region))
+    base = Path(RESOURCES) / region
+    try:
+        files = product_files(load_manifest(RESOURCES, region), base, product, manifest)
+    except (FileNotFoundError, ValueError) as err:
+        raise WorkflowError(f"tccas: {err}") from None
+    return manifest, [str(f) for group in files.values() for f in group]
+
+
+def product_inputs(wildcards):
+    """Inputs of a regrid job: the region's manifest and the native files its product reads."""
+    manifest, files = _product_files(wildcards)
+    return {"manifest": manifest, "files": files}
+
+
+def product_stamp(wildcards):
+    """The `inputs` param of a regrid job: size and modification time of each native file it reads.
+
+    Replacing a product file changes it, so the job reruns. (The files are inputs too, but Snakemake 9
+    compares no modification times of inputs that come through a checkpoint, here the manifest's list;
+    it does compare params.)
+    """
+    _, files = _product_files(wildcards)
+    stamp = []
+    for name in files:
+        info = os.stat(name)
+        stamp.append(
+            f"{os.path.relpath(name, RESOURCES)}:{info.st_size}:{info.st_mtime_ns}"
+        )
+    return hashlib.sha256("\n".join(stamp).encode()).hexdigest()
+
+
+def _tile_pixels(wildcards):
+    """Cells of the job's tile (its edge in km is the prefix of the tile code, e.g. 1kmE4029N3237)."""
+    km = int(wildcards.tile.split("km", 1)[0])
+    return (km * 1000 // config["grid"]["resolution_m"]) ** 2
+
+
+def _model_days():
+    """Days the model runs per pixel: the window and the spin-up years before it."""
+    period = config["period"]
+    days = (
+        date.fromisoformat(period["end"]) - date.fromisoformat(period["start"])
+    ).days + 1
+    return days + 365 * period["spinup_years"]
+
+
+def assimilate_mem_mb(wildcards, attempt):
+    """Memory of a tile job [MB] from the config and the tile size, × attempt.
+
+    Per worker 1700 MB (JAX runtime and the loaded solver) plus the posterior chunk's XLA temporaries,
+    80 MiB = 84 MB per pixel and model year (assimilation.posterior_pixels at a time); in the job's process 800 MB
+    plus, per cell, the daily series of five targets and the control covariance (float32, 50 controls)
+    that the tile result holds. Measured (benchmarks/README.md): 4.3 GB max RSS for a 2-worker demo tile; the
+    request is 1.5 × the estimate, in whole GB.
+    """
+    years = _model_days() / 365.0
+    a = config["assimilation"]
+    worker = 1700 + a["posterior_pixels"] * 84 * years
+    per_cell = (
+        5 * 8 * _model_days() + (4 * 50 * 50 if a["store_covariance"] else 0) + 2000
+    )
+    estimate = (
+        800
+        + config["dask"]["n_workers"] * worker
+        + _tile_pixels(wildcards) * per_cell / 1e6
+    )
+    return attempt * 1000 * ceil(1.5 * estimate / 1000)
+
+
+def assimilate_runtime(wildcards, attempt):
+    """Run time of a tile job [minutes] from the config and the tile size, × attempt.
+
+    0.94 s per pixel for 10 iterations and a 1-year window on one worker (93.1 s for the 99 pixels of a
+    demo tile, README), in proportion to the iteration cap and the model days, shared by the workers; 3 ×
+    that (slower nodes, XLA compilation when a program is missing), at least 30 minutes.
+    """
+    seconds = 0.94 * config["assimilation"]["max_iter"] / 10 * _model_days() / 365
+    minutes = _tile_pixels(wildcards) * seconds / config["dask"]["n_workers"] / 60
+    return attempt * max(30, ceil(10 + 3 * minutes))
+
+
+def check_slurm_requests():
+    """The onstart hook's check, with the SLURM executor: every job that is to run must fit a node of its
+    partition (CPUs, memory, time limit, from sinfo), else the run stops before submitting anything, naming
+    the rule, the resource, the limit and the setting that changes it. (A request that no node can meet
+    stays PENDING with Reason=PartitionConfig for ever, and Snakemake prints nothing.)
+    """
+    plugin = workflow.executor_plugin
+    if plugin is None or not str(plugin.name).endswith("slurm"):
+        return
+    try:
+        sinfo = subprocess.run(
+            ["sinfo", "--noheader", "--Node", "--format", "%P %c %m %l"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as err:
+        print(
+            f"tccas: sinfo failed ({err}); the SLURM requests are not checked against the partitions"
+        )
+        return
+    limits, default = parse_sinfo(sinfo)
+    problems = set()
+    for job in workflow.dag.needrun_jobs():
+        res = job.resources
+        partition = res.get("slurm_partition") or default
+        problems.update(
+            slurm_request_problems(
+                job.rule.name,
+                partition,
+                job.threads,
+                res.get("mem_mb"),
+                res.get("runtime"),
+                limits,
+            )
+        )
+    if problems:
+        raise WorkflowError(
+            "tccas: SLURM requests that no node can meet (they would stay PENDING for ever):\n  "
+            + "\n  ".join(sorted(problems))
+        )
 
 
 def scaled(base):

@@ -1,11 +1,12 @@
 # Inputs per region: with data.source = synthetic, `tccas make-demo-data` writes native-format demo files
 # (and the truth they were drawn from) under data.root/{region}/ with a manifest; with data.source = files the
-# user provides data.root/{region}/manifest.yaml and the files it lists.
+# user provides data.root/{region}/manifest.yaml and the files it lists. A checkpoint: the regrid jobs take
+# the files the manifest lists as inputs (common.smk: product_inputs), so replacing one reruns its regrid.
 
 
 if config["data"]["source"] == "synthetic":
 
-    rule make_demo_data:
+    checkpoint make_demo_data:
         output:
             manifest=f"{RESOURCES}/{{region}}/manifest.yaml",
         log:
@@ -20,6 +21,7 @@ if config["data"]["source"] == "synthetic":
             mem_mb=scaled(4000),
             runtime=scaled(30),
         params:
-            config=CONFIG_FILE,
+            config=CONFIG_PATH,
+            settings=rule_settings("make_demo_data"),
         shell:
             "tccas make-demo-data --config {params.config} --region {wildcards.region} > {log} 2>&1"

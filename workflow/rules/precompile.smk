@@ -1,8 +1,9 @@
 # Build the run's batched JAX programs once, before the tile jobs (tccas.pipeline.precompile): one
 # single-threaded job per program; the solver's starts first (PRIORITY in common.smk) so that it runs beside
-# the ingest and regrid jobs instead of inside the first tile job, whose other workers would wait for it. The sentinels are
-# `ancient` inputs of the jobs that use the programs: they order the jobs, but rebuilding a program does not
-# make those jobs' results out of date.
+# the ingest and regrid jobs instead of inside the first tile job, whose other workers would wait for it. A
+# program is rebuilt when the settings it is built from change (RULE_SETTINGS in common.smk: those of the
+# jobs that use it), and then those jobs rerun too. (Its sentinel is not an `ancient` input: Snakemake 9
+# skips the settings check of a job downstream of a rerunning job through an ancient input.)
 
 
 rule precompile:
@@ -20,7 +21,8 @@ rule precompile:
         mem_mb=scaled(6000),
         runtime=scaled(60),
     params:
-        config=CONFIG_FILE,
+        config=CONFIG_PATH,
+        settings=rule_settings("precompile"),
     shell:
         "tccas precompile --config {params.config} --program {wildcards.program} "
         "--sentinel {output} > {log} 2>&1"

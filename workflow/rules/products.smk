@@ -1,4 +1,6 @@
-# Region map store: template first, one region write per tile (sentinel), finalize, quick-looks.
+# Region map store: template first, one region write per tile (sentinel), finalize, quick-looks. init_store
+# and write_tile remove the region's summary before touching the store (it is no longer final), so a killed
+# write is redone: Snakemake alone would keep the summary and skip the missing tile sentinel.
 
 
 rule init_store:
@@ -15,11 +17,13 @@ rule init_store:
         mem_mb=scaled(2000),
         runtime=scaled(10),
     params:
-        config=CONFIG_FILE,
+        config=CONFIG_PATH,
+        settings=rule_settings("init_store"),
         store=f"{RESULTS}/maps/{{region}}.zarr",
+        summary=f"{RESULTS}/maps/{{region}}.summary.json",
     shell:
         "tccas init-store --config {params.config} --region {wildcards.region} "
-        "--store {params.store} --sentinel {output} --overwrite > {log} 2>&1"
+        "--store {params.store} --sentinel {output} --overwrite --summary {params.summary} > {log} 2>&1"
 
 
 rule write_tile:
@@ -39,11 +43,14 @@ rule write_tile:
         mem_mb=scaled(4000),
         runtime=scaled(20),
     params:
-        config=CONFIG_FILE,
+        config=CONFIG_PATH,
+        settings=rule_settings("write_tile"),
         store=f"{RESULTS}/maps/{{region}}.zarr",
+        summary=f"{RESULTS}/maps/{{region}}.summary.json",
     shell:
         "tccas write-tile --config {params.config} --region {wildcards.region} --tile {wildcards.tile} "
-        "--result {input.result} --store {params.store} --sentinel {output} > {log} 2>&1"
+        "--result {input.result} --store {params.store} --sentinel {output} --summary {params.summary} "
+        "> {log} 2>&1"
 
 
 rule finalize_store:
@@ -62,7 +69,8 @@ rule finalize_store:
         mem_mb=scaled(4000),
         runtime=scaled(30),
     params:
-        config=CONFIG_FILE,
+        config=CONFIG_PATH,
+        settings=rule_settings("finalize_store"),
         store=f"{RESULTS}/maps/{{region}}.zarr",
     shell:
         "tccas finalize-store --config {params.config} --region {wildcards.region} "
@@ -92,7 +100,8 @@ rule quicklook:
         mem_mb=scaled(4000),
         runtime=scaled(20),
     params:
-        config=CONFIG_FILE,
+        config=CONFIG_PATH,
+        settings=rule_settings("quicklook"),
         store=f"{RESULTS}/maps/{{region}}.zarr",
     shell:
         "tccas quicklook --config {params.config} --region {wildcards.region} "

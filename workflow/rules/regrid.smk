@@ -1,10 +1,11 @@
 # Regrid one product onto one tile's 100 m EPSG:3035 grid (forcing: bilinear + lapse rate; land cover: PFT
 # fractions; FAPAR/SIF/SMOS: observations at native footprints with membership tables, data_formats §7).
+# Inputs: the manifest and the product files it lists; a replaced product file reruns the job (product_stamp).
 
 
 rule regrid_product:
     input:
-        manifest=f"{RESOURCES}/{{region}}/manifest.yaml",
+        unpack(product_inputs),
     output:
         directory(f"{RESULTS}/regrid/{{region}}/{{tile}}/{{product}}.zarr"),
     log:
@@ -19,7 +20,9 @@ rule regrid_product:
         mem_mb=scaled(4000),
         runtime=scaled(60),
     params:
-        config=CONFIG_FILE,
+        config=CONFIG_PATH,
+        settings=rule_settings("regrid_product"),
+        inputs=product_stamp,
     shell:
         "tccas regrid --config {params.config} --region {wildcards.region} --tile {wildcards.tile} "
         "--product {wildcards.product} --out {output} > {log} 2>&1"

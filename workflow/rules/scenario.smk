@@ -8,7 +8,7 @@
 rule intervention:
     input:
         unpack(scenario_inputs),
-        program=ancient(f"{RESULTS}/programs/scenario.json"),
+        program=f"{RESULTS}/programs/scenario.json",
     output:
         sentinel=f"{RESULTS}/maps/{{region}}.sentinels/scenario.json",
         quicklook=report(
@@ -31,7 +31,8 @@ rule intervention:
         mem_mb=scaled(8000),
         runtime=scaled(120),
     params:
-        config=CONFIG_FILE,
+        config=CONFIG_PATH,
+        settings=rule_settings("intervention"),
         store=f"{RESULTS}/maps/{{region}}.zarr",
     shell:
         "tccas intervention --config {params.config} --region {wildcards.region} "

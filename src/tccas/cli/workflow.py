@@ -57,7 +57,14 @@ def _init_store(args) -> int:
 
     config = _config(args.config)
     try:
-        init_store(config, _region(config, args.region), args.store, args.sentinel, overwrite=args.overwrite)
+        init_store(
+            config,
+            _region(config, args.region),
+            args.store,
+            args.sentinel,
+            overwrite=args.overwrite,
+            summary=args.summary,
+        )
     except FileExistsError as err:
         raise UserError(str(err)) from None
     return 0
@@ -68,7 +75,15 @@ def _write_tile(args) -> int:
 
     config = _config(args.config)
     try:
-        write_tile(config, _region(config, args.region), args.tile, args.result, args.store, args.sentinel)
+        write_tile(
+            config,
+            _region(config, args.region),
+            args.tile,
+            args.result,
+            args.store,
+            args.sentinel,
+            summary=args.summary,
+        )
     except (FileNotFoundError, ValueError) as err:
         raise UserError(str(err)) from None
     return 0
@@ -154,6 +169,12 @@ def register(subparsers) -> None:
         default=False,
         help="replace an existing store (the workflow passes --overwrite; default: refuse)",
     )
+    p.add_argument(
+        "--summary",
+        default=None,
+        help="the region's finalize summary: removed before the store is written (a store being written is "
+        "not final, so the workflow reruns the finalisation and any interrupted write)",
+    )
     p.set_defaults(func=_init_store)
 
     p = subparsers.add_parser("write-tile", help="write one tile's assimilation result into the region store")
@@ -161,6 +182,12 @@ def register(subparsers) -> None:
     p.add_argument("--result", required=True, help="per-tile result store from assimilate-tile")
     p.add_argument("--store", required=True, help="region store (template written by init-store)")
     p.add_argument("--sentinel", required=True, help="JSON sentinel written after the region write")
+    p.add_argument(
+        "--summary",
+        default=None,
+        help="the region's finalize summary: removed before the store is written (a store being written is "
+        "not final, so the workflow reruns the finalisation and any interrupted write)",
+    )
     p.set_defaults(func=_write_tile)
 
     p = subparsers.add_parser("finalize-store", help="validate and consolidate a region store")

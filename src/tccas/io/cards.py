@@ -24,8 +24,12 @@ Card layout (``src/tccas/io/cards/<name>.yaml``)::
                                        against them when it has), "file" (must come from the file) or
                                        absent (no packing)
         unsigned: true                 stored as signed bytes with ``_Unsigned = "true"`` (netCDF-3 idiom)
-        valid_range: [lo, hi]          decoded values outside are masked
-        units, attrs                   written by generators; ``units`` is checked when the file has it
+        valid_range: [lo, hi]          decoded values outside are masked (product-defined invalid values)
+        plausible_range: [lo, hi]      physically plausible decoded values (in ``units``); any other
+                                       non-fill value refuses the file (:class:`ImplausibleValueError`):
+                                       wrong units or scaling, e.g. a temperature in °C under a K card
+        units, attrs                   written by generators; ``units`` must be in the file and equal the
+                                       card's (a value of unknown units is never accepted)
         required: false                optional variable (reader tolerates absence)
     crs: {epsg: 4326, variable: crs, attr: crs_wkt}  where the CRS is declared (variable/attr optional)
     qc: {...}                          product-specific QC thresholds read by the reader
@@ -45,6 +49,7 @@ import yaml
 
 from tccas.io.errors import (
     CorruptFileError,
+    ImplausibleValueError,
     MissingFieldError,
     ProductCRSError,
     SchemaMismatchError,
@@ -65,6 +70,7 @@ class VarSpec:
     add_offset: float | str | None = None
     unsigned: bool = False
     valid_range: tuple[float, float] | None = None
+    plausible_range: tuple[float, float] | None = None
     units: str | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
     required: bool = True
@@ -106,6 +112,9 @@ class Card:
 
 def _varspec(key: str, raw: dict) -> VarSpec:
     vr = raw.get("valid_range")
+    pr = raw.get("plausible_range")
+    if pr is not None and not (len(pr) == 2 and float(pr[0]) < float(pr[1])):
+        raise TypeError(f"variable {key}: plausible_range must be [lo, hi] with lo < hi, got {pr}")
     return VarSpec(
         key=key,
         path=raw["path"],
@@ -116,6 +125,7 @@ def _varspec(key: str, raw: dict) -> VarSpec:
         add_offset=raw.get("add_offset"),
         unsigned=bool(raw.get("unsigned", False)),
         valid_range=tuple(vr) if vr is not None else None,
+        plausible_range=(float(pr[0]), float(pr[1])) if pr is not None else None,
         units=raw.get("units"),
         attrs=dict(raw.get("attrs", {})),
         required=bool(raw.get("required", True)),
@@ -212,8 +222,9 @@ def validate(ds, card: Card, path: str | Path) -> dict[str, Any]:
 
     Checks: global attributes, groups (+ their attribute names), every required variable's presence,
     stored dtype, dimension names and card-fixed lengths, declared ``_FillValue`` versus the card,
-    packing attributes versus the card, ``units`` when present, the ``_Unsigned`` idiom, and the CRS
-    declaration. Returns ``{key: netCDF4.Variable}`` (optional absent variables are left out).
+    packing attributes versus the card, ``units`` (required wherever the card names them), the
+    ``_Unsigned`` idiom, and the CRS declaration. Returns ``{key: netCDF4.Variable}`` (optional absent
+    variables are left out).
     """
     path = Path(path)
     for att in card.global_attrs:
@@ -269,7 +280,13 @@ def validate(ds, card: Card, path: str | Path) -> dict[str, Any]:
                 raise SchemaMismatchError(path, vs.path, f"unexpected {pack} attribute (card: not packed)")
         if vs.unsigned and str(var.getncattr("_Unsigned") if "_Unsigned" in attrs else "").lower() != "true":
             raise SchemaMismatchError(path, vs.path, "card expects _Unsigned = true on signed bytes")
-        if vs.units is not None and "units" in attrs and str(var.units) != vs.units:
+        if vs.units is not None and "units" not in attrs:
+            raise MissingFieldError(
+                path,
+                f"{vs.path}@units",
+                f"no units attribute (card: {vs.units!r}); values of unknown units are not accepted",
+            )
+        if vs.units is not None and str(var.units) != vs.units:
             raise SchemaMismatchError(path, vs.path, f"units are {var.units!r}, card says {vs.units!r}")
         handles[key] = var
     check_crs_declaration(ds, card, path)
@@ -303,6 +320,8 @@ def decode(var, vs: VarSpec, path: str | Path, index=Ellipsis) -> np.ndarray:
     Masks: the declared/card ``_FillValue``, any float ``|x| ≥ 1e30`` (undeclared netCDF default fill,
     data_formats.md §1.3), NaN, and values outside ``valid_range`` (after scaling). Packing: the file's
     ``scale_factor``/``add_offset`` if present, else the card's numbers (the CGLS cut-out lost them).
+    Refuses (:class:`ImplausibleValueError`, before the ``valid_range`` mask) any non-fill value outside
+    the card's ``plausible_range``.
     """
     try:
         raw = np.asarray(var[index])
@@ -327,11 +346,29 @@ def decode(var, vs: VarSpec, path: str | Path, index=Ellipsis) -> np.ndarray:
         out = out * float(scale)
     if isinstance(offset, (int, float, np.number)):
         out = out + float(offset)
+    if vs.plausible_range is not None:
+        check_plausible(out[~bad], vs, path)
     if vs.valid_range is not None:
         with np.errstate(invalid="ignore"):
             bad |= (out < vs.valid_range[0]) | (out > vs.valid_range[1])
     out[bad] = np.nan
     return out
+
+
+def check_plausible(values: np.ndarray, vs: VarSpec, path: str | Path) -> None:
+    """Raise :class:`ImplausibleValueError` if any of the (non-fill) decoded ``values`` lies outside
+    ``vs.plausible_range``; the message gives the count, the extremes and the card's units."""
+    lo, hi = vs.plausible_range
+    with np.errstate(invalid="ignore"):
+        outside = (values < lo) | (values > hi)
+    if outside.any():
+        units = f" {vs.units}" if vs.units else ""
+        raise ImplausibleValueError(
+            path,
+            vs.path,
+            f"{int(outside.sum())} of {values.size} values outside the plausible range {lo:g}..{hi:g}{units} "
+            f"(min {np.nanmin(values):.6g}, max {np.nanmax(values):.6g}); wrong units or scaling?",
+        )
 
 
 def read_raw(var, vs: VarSpec, path: str | Path, index=Ellipsis) -> np.ndarray:

@@ -8,7 +8,9 @@ whole) and what is wrong, so a user can fix the input without reading a tracebac
     ├── MissingFieldError     a variable, group, attribute or dimension of the schema card is absent
     ├── SchemaMismatchError   wrong dtype, shape, dims, fill value or packing versus the schema card
     ├── ProductCRSError       missing or wrong CRS (also a :class:`tccas.grid.CRSMismatchError`)
-    └── CoverageError         the requested tile/period lies outside what the file covers
+    ├── CoverageError         the requested tile/period lies outside what the file covers
+    ├── ImplausibleValueError values outside the physically plausible range of the schema card
+    └── DataGapError          missing values (fill/NaN) where the data must be complete (forcing)
 """
 
 from __future__ import annotations
@@ -49,3 +51,11 @@ class ProductCRSError(ProductError, CRSMismatchError):
 
 class CoverageError(ProductError):
     kind = "outside the product's coverage"
+
+
+class ImplausibleValueError(ProductError):
+    kind = "physically implausible values"
+
+
+class DataGapError(ProductError):
+    kind = "gap in the data"

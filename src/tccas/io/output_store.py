@@ -444,13 +444,20 @@ def open_store(path: str | Path, consolidated: bool | None = False) -> xr.Datase
     return xr.open_zarr(path, consolidated=consolidated)
 
 
-def validate_store(path: str | Path) -> list[str]:
+# Solver status of a pixel that had observations and went through the minimiser (flag table of ``status``):
+# converged, max_iter, line_search_failure. ``no_obs`` (3) and ``padding`` (4) pixels were never assimilated.
+ASSIMILATED_STATUS = (0, 1, 2)
+FAILED_STATUS = 2
+
+
+def validate_store(path: str | Path, tiles: Sequence[Tile] = ()) -> list[str]:
     """Finalize checks of a region store; returns the list of problems (empty = valid).
 
     Checks: every registry variable present with units/long_name and the EPSG:3035 grid mapping; CRS and
     transform recovered by rioxarray; status values in the flag table or fill; no NaN in any target or series
     variable where the status says converged (0) or max_iter (1); standard deviations ≥ 0; uncertainty
-    reductions ≤ 1.
+    reductions ≤ 1. Per tile of ``tiles`` (:func:`tile_problems`): every assimilated pixel has a finite cost
+    at the prior and the posterior, and not all of them failed.
     """
     path = Path(path)
     ds = open_store(path)
@@ -492,6 +499,26 @@ def validate_store(path: str | Path) -> list[str]:
             problems.append(f"{spec.name}: negative standard deviation")
         if spec.name.endswith("_ur") and finite.size and finite.max() > 1 + 1e-6:
             problems.append(f"{spec.name}: uncertainty reduction above 1")
+    for tile in tiles:
+        problems.extend(tile_problems(ds, grid_region_checked(grid, tile, ds), tile.name))
+    return problems
+
+
+def tile_problems(ds: xr.Dataset, region: Mapping[str, slice], name: str) -> list[str]:
+    """Problems of one tile's pixels in a region store: a pixel that was assimilated (status in
+    :data:`ASSIMILATED_STATUS`) with a non-finite ``cost_prior`` or ``cost_post`` (NaN reached the cost: bad
+    forcing or inputs), or a tile whose assimilated pixels all failed (status ``line_search_failure``: a
+    common cause, e.g. forcing in wrong units, rather than single hard pixels)."""
+    sub = ds[["status", "cost_prior", "cost_post"]].isel(region).load()
+    status = sub["status"].values
+    assimilated = np.isin(status, ASSIMILATED_STATUS)
+    n = int(assimilated.sum())
+    problems = []
+    bad = assimilated & ~(np.isfinite(sub["cost_prior"].values) & np.isfinite(sub["cost_post"].values))
+    if bad.any():
+        problems.append(f"tile {name}: {int(bad.sum())} of {n} assimilated pixels have a non-finite cost")
+    if n and np.all(status[assimilated] == FAILED_STATUS):
+        problems.append(f"tile {name}: all {n} assimilated pixels failed (status line_search_failure)")
     return problems
 
 
@@ -516,10 +543,11 @@ def status_counts(path: str | Path, tile: Tile) -> dict[str, object]:
     }
 
 
-def finalize_store(path: str | Path, provenance: Mapping[str, object]) -> None:
-    """Validate, stamp provenance and consolidate metadata; raises :class:`StoreValidationError`."""
+def finalize_store(path: str | Path, provenance: Mapping[str, object], tiles: Sequence[Tile] = ()) -> None:
+    """Validate (with the per-tile checks of ``tiles``), stamp provenance and consolidate metadata; raises
+    :class:`StoreValidationError`."""
     path = Path(path)
-    problems = validate_store(path)
+    problems = validate_store(path, tiles)
     if problems:
         raise StoreValidationError(f"{path}: " + "; ".join(problems))
     group = zarr.open_group(path, mode="r+", zarr_format=3)
@@ -638,3 +666,39 @@ def read_json(path: str | Path) -> dict:
 def missing_sentinels(paths: Iterable[str | Path]) -> list[str]:
     """The sentinel files among ``paths`` that do not exist."""
     return [str(p) for p in paths if not Path(p).exists()]
+
+
+def write_marker(sentinel: str | Path) -> Path:
+    """The marker of a region write in progress, beside its tile sentinel (``<sentinel>.writing``)."""
+    sentinel = Path(sentinel)
+    return sentinel.with_name(sentinel.name + ".writing")
+
+
+def begin_region_write(sentinel: str | Path, payload: Mapping[str, object]) -> Path:
+    """Before a tile is written into a region store: drop its old sentinel and leave the write marker.
+
+    A write killed half-way leaves the marker and no sentinel; :func:`interrupted_writes` finds it, so the
+    finalisation refuses the store until the tile is written again (:func:`end_region_write`).
+    """
+    Path(sentinel).unlink(missing_ok=True)
+    return write_json(write_marker(sentinel), payload)
+
+
+def end_region_write(sentinel: str | Path, payload: Mapping[str, object]) -> Path:
+    """After a tile's region write: its sentinel, then the marker removed."""
+    write_json(sentinel, payload)
+    write_marker(sentinel).unlink(missing_ok=True)
+    return Path(sentinel)
+
+
+def interrupted_writes(sentinels: Iterable[str | Path]) -> list[str]:
+    """The write markers of ``sentinels`` still present (region writes that never finished)."""
+    return [str(write_marker(s)) for s in sentinels if write_marker(s).exists()]
+
+
+def unfinalize(summary: str | Path | None) -> None:
+    """Remove a region's finalize summary before its store is written again: a store being written is not
+    final, and with the summary gone the workflow reruns the finalisation (and any write that was
+    interrupted) instead of keeping the old summary as if it described the store."""
+    if summary is not None:
+        Path(summary).unlink(missing_ok=True)

@@ -25,7 +25,17 @@ Design notes
 * Dask's diagnostics sample less often than distributed's defaults (:data:`DASK_DIAGNOSTICS_DEFAULTS`): they
   run on the worker's pinned core, beside the XLA thread.
 * Batches are submitted with at most ``max_in_flight`` outstanding futures (memory bound for 10^6-pixel
-  tiles whose inputs are materialised per batch) and gathered with ``as_completed``; results are NumPy.
+  tiles whose inputs are materialised per batch) and gathered as they complete; results are NumPy.
+* Lost workers (a killed process, a pre-empted node): the nanny of a ``LocalCluster`` starts a new worker
+  (new address) and the scheduler moves the dead worker's tasks to a live one, recomputing results it held.
+  Every task may run on any worker, so none waits for a worker that is gone: the per-worker program load
+  (``prepare``) prefers its worker but may move (``allow_other_workers=True``); it was pinned before, and a
+  worker lost while loading the program left it ``no-worker`` for ever. A tile job that still makes no
+  progress for ``dask.stall_timeout_s`` (no batch finished) fails with :class:`StallError`, which names the
+  pending tasks and the workers, instead of holding its allocation idle.
+* Scratch space: each ``LocalCluster`` gets its own folder ``tccas-dask-<host>-<pid>-*`` under ``$TMPDIR``
+  (or the system temp folder), removed when the job ends; folders left by killed jobs of this host (their
+  process is gone) are removed when the next tile job starts (:func:`scratch_directory`).
 """
 
 from __future__ import annotations
@@ -34,6 +44,9 @@ import contextlib
 import logging
 import os
 import platform
+import shutil
+import socket
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -42,7 +55,7 @@ from typing import Any
 
 import dask
 import numpy as np
-from distributed import Client, LocalCluster, WorkerPlugin, as_completed, performance_report
+from distributed import Client, LocalCluster, WorkerPlugin, performance_report, wait
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +141,10 @@ def pin_threads(cores: Iterable[int]) -> list[int]:
 
 def set_worker_pinning(client: Client, pinned: bool) -> dict[str, list[int] | None]:
     """Pin every ``LocalCluster`` worker to its core, or release it to the job's CPU set (module notes);
-    returns ``{worker address: affinity or None}``."""
-    return client.run(_apply_pinning, pinned)
+    returns ``{worker address: affinity or None}``. A worker lost meanwhile is skipped (its replacement
+    starts pinned to its core by :class:`PinToCore`)."""
+    done = client.run(_apply_pinning, pinned, on_error="return")
+    return {w: None if isinstance(v, BaseException) else v for w, v in done.items()}
 
 
 PINNED_THREAD_ENV: dict[str, str] = {
@@ -155,6 +170,7 @@ class DaskSettings:
     threads_per_worker: int = 1
     scheduler_address: str | None = None
     local_directory: str | None = None
+    stall_timeout_s: float = 1800.0
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], n_workers: int | None = None) -> DaskSettings:
@@ -164,7 +180,50 @@ class DaskSettings:
             threads_per_worker=int(section.get("threads_per_worker", 1)),
             scheduler_address=section.get("scheduler_address"),
             local_directory=os.environ.get("TMPDIR"),
+            stall_timeout_s=float(section.get("stall_timeout_s", 1800.0)),
         )
+
+
+class StallError(RuntimeError):
+    """No batch of a tile job finished within the stall timeout (``dask.stall_timeout_s``)."""
+
+
+# Dask configuration key through which :func:`dask_client` gives :func:`run_batches` the job's stall timeout.
+STALL_TIMEOUT_KEY = "tccas.stall-timeout"
+SCRATCH_PREFIX = "tccas-dask-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def scratch_directory(base: str | Path | None = None) -> Iterator[Path]:
+    """A fresh scratch folder for one ``LocalCluster`` (``local_directory``), removed on exit.
+
+    Named ``tccas-dask-<host>-<pid>-<random>`` under ``base`` (default: the system temp folder). Folders of
+    this host whose process no longer runs (a job killed with SIGKILL, which no exit handler survives) are
+    removed first, so killed tile jobs leave no ``dask-scratch-space/worker-*`` behind for long. Folders of
+    other hosts (a shared ``$TMPDIR``) and of running processes are left alone.
+    """
+    base = Path(base or tempfile.gettempdir())
+    host = socket.gethostname().replace("-", "_")
+    for old in base.glob(f"{SCRATCH_PREFIX}{host}-*"):
+        pid = old.name.removeprefix(f"{SCRATCH_PREFIX}{host}-").split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)) and old.is_dir():
+            log.info("removing the scratch folder %s of a finished or killed job", old)
+            shutil.rmtree(old, ignore_errors=True)
+    path = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{host}-{os.getpid()}-", dir=base))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def compilation_cache_dir(base: Mapping[str, str]) -> str:
@@ -236,19 +295,29 @@ def dask_client(settings: DaskSettings, report_path: str | Path | None = None) -
         yield None
         return
     with contextlib.ExitStack() as stack:
-        stack.enter_context(dask.config.set({"distributed.worker.multiprocessing-method": "spawn"}))
+        stack.enter_context(
+            dask.config.set(
+                {
+                    "distributed.worker.multiprocessing-method": "spawn",
+                    STALL_TIMEOUT_KEY: settings.stall_timeout_s,
+                }
+            )
+        )
         if settings.scheduler_address:
             log.info("attaching to the Dask scheduler at %s", settings.scheduler_address)
             client = stack.enter_context(Client(settings.scheduler_address))
             adopt_caches(client, env)
         else:
+            scratch = str(stack.enter_context(scratch_directory(settings.local_directory)))
+            # everything Dask writes (the workers' spill folders, the scheduler's locks) goes there
+            stack.enter_context(dask.config.set({"temporary-directory": scratch}))
             cluster = stack.enter_context(
                 LocalCluster(
                     n_workers=settings.n_workers,
                     threads_per_worker=settings.threads_per_worker,
                     processes=True,
                     dashboard_address=":0",
-                    local_directory=settings.local_directory,
+                    local_directory=scratch,
                     env=env,
                 )
             )
@@ -418,6 +487,22 @@ def _load(program, specs) -> Callable[..., Any]:
     return call
 
 
+def _wait_some(futures, timeout: float, label: str, client: Client) -> set:
+    """The futures of ``futures`` that finished (at least one), waiting at most ``timeout`` seconds;
+    raises :class:`StallError` naming the pending tasks and the workers when none finished in time."""
+    try:
+        done, _ = wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED")
+    except TimeoutError:
+        states = sorted({f.status for f in futures})
+        workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+        raise StallError(
+            f"{label}: no task finished in {timeout:.0f} s (dask.stall_timeout_s): {len(futures)} pending "
+            f"(states {', '.join(states)}), {len(workers)} workers ({', '.join(workers) or 'none'}); a "
+            "worker that hangs or a cluster without workers? the job stops instead of waiting for ever"
+        ) from None
+    return set(done)
+
+
 def run_batches(
     client: Client | None,
     func: Callable[..., Any],
@@ -427,6 +512,7 @@ def run_batches(
     label: str,
     max_in_flight: int | None = None,
     prepare: Callable[..., Any] | None = None,
+    stall_timeout: float | None = None,
 ) -> dict[Any, Any]:
     """Run ``func(*args)`` for every ``(key, n_items_in_batch, args)`` of ``tasks``; return ``{key: result}``.
 
@@ -442,6 +528,11 @@ def run_batches(
     parallel (≈ 6 s each for the demo solver; loading it one worker after the other put ≈ 6 s more on the
     critical path of a 2-worker tile). The batches run with every worker pinned to its core
     (:func:`set_worker_pinning`).
+
+    Lost workers (module notes): every task, ``prepare`` included, may move to another worker, so the job
+    survives a worker killed while it loads the program, runs a batch or holds a result. ``stall_timeout``
+    (default: ``dask.stall_timeout_s`` of the job, 1800 s) bounds the time without any finished task: then
+    :class:`StallError`.
     """
     progress = Progress(label, n_batches, n_items)
     results: dict[Any, Any] = {}
@@ -451,19 +542,19 @@ def run_batches(
             results[key] = func(*args)
             progress.update(count)
         return results
+    if stall_timeout is None:
+        stall_timeout = float(dask.config.get(STALL_TIMEOUT_KEY, 1800.0))
     workers = list(client.scheduler_info(n_workers=-1)["workers"])
     if max_in_flight is None:
         max_in_flight = 2 * max(1, len(workers))
-    pending: dict[str, tuple[Any, int]] = {}
-    pool = as_completed()
+    pending: dict[Any, tuple[Any, int]] = {}
 
     def submit(key: Any, count: int, args: tuple) -> None:
         future = client.submit(func, *args, pure=False)
-        pending[future.key] = (key, count)
-        pool.add(future)
+        pending[future] = (key, count)
 
     def collect(future) -> None:
-        key, count = pending.pop(future.key)
+        key, count = pending.pop(future)
         results[key] = future.result()
         progress.update(count)
         future.release()
@@ -473,12 +564,14 @@ def run_batches(
         if prepare is not None:
             set_worker_pinning(client, False)
             t0 = time.perf_counter()
-            client.gather(
-                [
-                    client.submit(prepare, *first[2], pure=False, workers=[w], allow_other_workers=False)
-                    for w in workers
-                ]
-            )
+            loads = {
+                client.submit(prepare, *first[2], pure=False, workers=[w], allow_other_workers=True)
+                for w in workers
+            }
+            while loads:
+                for future in _wait_some(loads, stall_timeout, f"{label} (program load)", client):
+                    loads.discard(future)
+                    future.result()
             log.info(
                 "%s: compiled or loaded on %d workers in %.1f s",
                 label,
@@ -489,11 +582,101 @@ def run_batches(
         submit(*first)
     for key, count, args in iterator:
         submit(key, count, args)
-        if pool.count() >= max_in_flight:
+        if len(pending) >= max_in_flight:
             break
-    for future in pool:
-        collect(future)
-        nxt = next(iterator, None)
-        if nxt is not None:
-            submit(*nxt)
+    while pending:
+        for future in _wait_some(set(pending), stall_timeout, label, client):
+            collect(future)
+            nxt = next(iterator, None)
+            if nxt is not None:
+                submit(*nxt)
     return results
+
+
+# ----------------------------------------------------------------------------------------------------------
+# SLURM requests (the workflow's onstart check, workflow/rules/common.smk)
+
+
+@dataclass(frozen=True)
+class PartitionLimits:
+    """What the largest node of a SLURM partition offers: CPUs, memory [MB], and the partition's time limit
+    [minutes] (None: no limit)."""
+
+    cpus: int
+    mem_mb: int
+    time_min: float | None
+
+
+def slurm_minutes(text: str) -> float | None:
+    """A SLURM time limit (``[days-]hours:minutes:seconds``, ``minutes:seconds``, ``minutes``,
+    ``infinite``/``UNLIMITED``) in minutes; None for no limit."""
+    text = text.strip()
+    if text.lower() in ("infinite", "unlimited", "n/a", ""):
+        return None
+    days, _, clock = text.rpartition("-")
+    parts = [float(p) for p in clock.split(":")]
+    if len(parts) == 3:
+        minutes = parts[0] * 60 + parts[1] + parts[2] / 60
+    elif len(parts) == 2:
+        minutes = parts[0] + parts[1] / 60
+    else:
+        minutes = parts[0]
+    return minutes + (float(days) * 1440 if days else 0.0)
+
+
+def parse_sinfo(text: str) -> tuple[dict[str, PartitionLimits], str | None]:
+    """``sinfo --noheader --Node --format "%P %c %m %l"`` (one line per node and partition) → the limits of
+    each partition (its largest node) and the default partition (marked ``*``)."""
+    limits: dict[str, PartitionLimits] = {}
+    default = None
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) != 4:
+            continue
+        name, cpus, mem, time_limit = fields
+        if name.endswith("*"):
+            name = name[:-1]
+            default = name
+        node = PartitionLimits(int(cpus.rstrip("+")), int(mem.rstrip("+")), slurm_minutes(time_limit))
+        old = limits.get(name)
+        if old is not None:
+            node = PartitionLimits(max(old.cpus, node.cpus), max(old.mem_mb, node.mem_mb), node.time_min)
+        limits[name] = node
+    return limits, default
+
+
+def slurm_request_problems(
+    rule: str,
+    partition: str | None,
+    cpus: int,
+    mem_mb: float | None,
+    runtime_min: float | None,
+    limits: Mapping[str, PartitionLimits],
+) -> list[str]:
+    """Why a job's SLURM request can never start on ``partition`` (empty: it can), each with the setting
+    that changes it. Such a job would stay PENDING (Reason=PartitionConfig) for ever."""
+    if partition not in limits:
+        known = ", ".join(sorted(limits)) or "none"
+        return [
+            f"rule {rule}: partition {partition!r} does not exist (partitions: {known}); set slurm_partition"
+        ]
+    limit = limits[partition]
+    problems = []
+    if cpus > limit.cpus:
+        problems.append(
+            f"rule {rule}: {cpus} CPUs requested, nodes of partition {partition} have at most {limit.cpus}; "
+            f"lower dask.n_workers in the config (or set-threads: {rule}: {limit.cpus} in the profile)"
+        )
+    if mem_mb is not None and mem_mb > limit.mem_mb:
+        problems.append(
+            f"rule {rule}: {mem_mb:.0f} MB requested, nodes of partition {partition} have at most "
+            f"{limit.mem_mb} MB; use smaller tiles or fewer workers (or set-resources: {rule}: mem_mb: ... "
+            "in the profile)"
+        )
+    if runtime_min is not None and limit.time_min is not None and runtime_min > limit.time_min:
+        problems.append(
+            f"rule {rule}: {runtime_min:.0f} minutes requested, partition {partition} allows "
+            f"{limit.time_min:.0f}; use smaller tiles or more workers (or set-resources: {rule}: runtime: "
+            "... in the profile)"
+        )
+    return problems

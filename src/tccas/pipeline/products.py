@@ -7,16 +7,21 @@
 * :func:`write_tile` converts one per-tile DA result (daily series, float64) to the registry variables
   (float32 maps; daily series averaged to the time step), writes them by region (idempotent: rewriting a tile
   gives identical bytes) and writes the tile sentinel (JSON with convergence counts).
-* :func:`finalize` checks that every planned tile has a sentinel, validates the store (CF attributes, CRS,
-  no NaN where converged), stamps provenance, consolidates metadata and writes a summary JSON used by the
-  report.
+* :func:`finalize` checks that every planned tile has a current sentinel (no interrupted write, written into
+  this template of the store), validates the store (CF attributes, CRS, no NaN where converged, per tile a
+  finite cost for every assimilated pixel and not all of them failed), stamps provenance, consolidates
+  metadata and writes a summary JSON used by the report.
+
+Interrupted jobs: ``init_store`` and ``write_tile`` first remove the region's finalize summary (the store is
+no longer final), so after a kill the workflow reruns the finalisation, whose missing sentinel makes it rerun
+the interrupted write (Snakemake alone keeps the downstream summary and skips a missing intermediate
+sentinel). ``write_tile`` also leaves a write marker until its sentinel is written.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +29,7 @@ from typing import Any
 import numpy as np
 
 import tccas
-from tccas.config import planned_tiles
+from tccas.config import planned_tiles, settings_digest
 from tccas.grid import tile_from_name
 from tccas.io import output_store as store_io
 
@@ -71,7 +76,9 @@ def aggregate_series(values: np.ndarray, days: np.ndarray, bounds: np.ndarray) -
 
 
 def config_sha256(config: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+    """Digest of the run's settings recorded in the region store (:func:`tccas.config.settings_digest`: every
+    section but the Dask machinery); the workflow reruns ``finalize_store`` when it changes."""
+    return settings_digest(config)
 
 
 def store_control_names(config: Mapping[str, Any]) -> list[str]:
@@ -88,14 +95,18 @@ def init_store(
     sentinel: str | Path,
     control_names: Sequence[str] | None = None,
     overwrite: bool = True,
+    summary: str | Path | None = None,
 ) -> Path:
-    """Write the template of the region store and its sentinel (rule ``init_store``)."""
+    """Write the template of the region store and its sentinel (rule ``init_store``); ``summary``: the
+    region's finalize summary, removed first. The template gets a fresh ``template_id`` that every tile
+    sentinel records, so the finalisation refuses sentinels of an earlier template."""
     tiles = planned_tiles(dict(config), region)
     grid = store_io.StoreGrid.from_tiles(tiles)
     times, bounds = time_axis(
         config["period"]["start"], config["period"]["end"], config["outputs"]["time_step"]
     )
     names = list(control_names) if control_names is not None else store_control_names(config)
+    store_io.unfinalize(summary)
     attrs = {
         "title": f"tccas posterior maps, region {region}, run {config.get('run_id', '')}",
         "institution": "tccas developers",
@@ -106,6 +117,7 @@ def init_store(
         "run_id": str(config.get("run_id", "")),
         "region": region,
         "config_sha256": config_sha256(config),
+        "template_id": uuid.uuid4().hex,
         "period_start": config["period"]["start"],
         "period_end": config["period"]["end"],
         "time_step": config["outputs"]["time_step"],
@@ -115,7 +127,10 @@ def init_store(
     path = store_io.write_template(
         store, grid, times, bounds, names, store_io.load_registry(), attrs, n_slots, overwrite=overwrite
     )
-    store_io.write_json(sentinel, {"store": str(path), "region": region, "tiles": attrs["tiles"]})
+    store_io.write_json(
+        sentinel,
+        {"store": str(path), "region": region, "tiles": attrs["tiles"], "template_id": attrs["template_id"]},
+    )
     log.info(
         "template of %s written (%d x %d cells, %d time steps, %d tiles)",
         path,
@@ -171,9 +186,11 @@ def write_tile(
     result_path: str | Path,
     store: str | Path,
     sentinel: str | Path,
+    summary: str | Path | None = None,
 ) -> dict[str, Any]:
     """Write one tile's per-tile result into the region store (by region) and its sentinel (rule
-    ``write_tile``); returns the sentinel payload."""
+    ``write_tile``); returns the sentinel payload. ``summary``: the region's finalize summary, removed before
+    the store is touched; a write marker beside the sentinel stays until the sentinel is written."""
     tile_obj = tile_from_name(tile, config["grid"]["resolution_m"])
     result = store_io.read_tile_result(result_path)
     target = store_io.open_store(store)
@@ -190,18 +207,22 @@ def write_tile(
     bounds = target["time_bounds"].values.astype("datetime64[D]")
     registry = [s for s in store_io.load_registry() if s.name in target]
     values = tile_values(result, bounds, registry, n_controls, target.sizes["tile_slot"])
+    template_id = target.attrs.get("template_id")
+    store_io.unfinalize(summary)
+    store_io.begin_region_write(sentinel, {"tile": tile, "store": str(store), "template_id": template_id})
     store_io.write_tile_region(store, tile_obj, values)
     counts = store_io.status_counts(store, tile_obj)
     payload = {
         "region": region,
         "tile": tile,
+        "template_id": template_id,
         "result": str(result_path),
         "store": str(store),
         "n_pixels": int(np.asarray(result["processed"].values).sum()) if "processed" in result else 0,
         "assimilate_wall_seconds": result.attrs.get("wall_seconds"),
         **counts,
     }
-    store_io.write_json(sentinel, payload)
+    store_io.end_region_write(sentinel, payload)
     log.info("tile %s written into %s: %s", tile, store, counts["status"])
     return payload
 
@@ -215,14 +236,28 @@ def finalize(
 ) -> dict[str, Any]:
     """Check every tile sentinel, validate + consolidate the store, write the summary JSON (rule
     ``finalize_store``)."""
+    interrupted = store_io.interrupted_writes(sentinels)
+    if interrupted:
+        raise store_io.StoreValidationError(
+            f"{store}: interrupted tile writes (the store may mix old and new values): "
+            f"{', '.join(interrupted)}; rerun the workflow (it rewrites these tiles)"
+        )
     missing = store_io.missing_sentinels(sentinels)
     if missing:
         raise FileNotFoundError(f"{store}: tiles not written yet, sentinels missing: {', '.join(missing)}")
     tiles = [store_io.read_json(s) for s in sentinels]
-    expected = {t.name for t in planned_tiles(dict(config), region)}
+    planned = planned_tiles(dict(config), region)
+    expected = {t.name for t in planned}
     written = {t["tile"] for t in tiles}
     if expected - written:
         raise FileNotFoundError(f"{store}: planned tiles without a sentinel: {sorted(expected - written)}")
+    template_id = store_io.open_store(store).attrs.get("template_id")
+    stale = [t["tile"] for t in tiles if t.get("template_id") != template_id]
+    if stale:
+        raise store_io.StoreValidationError(
+            f"{store}: stale tile sentinels (written into an earlier template of the store): "
+            f"{', '.join(sorted(stale))}; rerun their write_tile"
+        )
     store_io.finalize_store(
         store,
         {
@@ -230,6 +265,7 @@ def finalize(
             "config_sha256": config_sha256(config),
             "tccas_version": tccas.__version__,
         },
+        planned,
     )
     totals: dict[str, int] = {}
     for t in tiles:

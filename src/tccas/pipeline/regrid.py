@@ -26,6 +26,7 @@ from tccas.grid import Tile, tile_from_name, xy_to_lonlat
 from tccas.io import landcover as lc
 from tccas.io import regrid as rg
 from tccas.io.era5 import read_era5
+from tccas.io.errors import CorruptFileError, DataGapError, MissingFieldError, SchemaMismatchError
 from tccas.io.smos import read_catds_l3sm, read_smos_ic
 from tccas.io.tilestore import PRODUCTS, obs_store, store_path, write_tile_store
 from tccas.io.tip import read_cgls_fapar, read_jrc_tip
@@ -49,22 +50,73 @@ def tile_lonlat_bbox(tile: Tile, margin_deg: float = 0.0) -> tuple[float, float,
     )
 
 
+# The ERA5 variable(s) behind each forcing field (the field a gap error names).
+FORCING_SOURCES = {
+    "t_air": "t2m",
+    "vapour_pressure": "d2m",
+    "pressure": "sp",
+    "wind": "u10/v10",
+    "sw_down": "ssrd",
+    "lw_down": "strd",
+    "precip": "tp",
+    "orography": "z",
+}
+
+
+def check_forcing_complete(part: xr.Dataset, idx: np.ndarray, w: np.ndarray, path: str | Path) -> None:
+    """Refuse a forcing file with a missing value (fill or NaN) at any node the tile interpolates from.
+
+    Rule (documented in docs/reliability.md): forcing gaps are never filled. ERA5 and ERA5-Land are complete
+    fields, so a missing value means a broken download or conversion (or an ERA5-Land sea node next to a
+    coastal tile), and any fill would reach the cost of every pixel as a NaN or as an invented value. Raises
+    :class:`~tccas.io.errors.DataGapError` naming the file, the ERA5 variable, the hours and a node.
+    """
+    used = np.unique(idx[w > 0])
+    lat, lon = part.lat.values, part.lon.values
+    for field, source in FORCING_SOURCES.items():
+        if field not in part:
+            continue
+        values = part[field].values.reshape(-1, lat.size * lon.size)[:, used]
+        missing = ~np.isfinite(values)
+        if not missing.any():
+            continue
+        node = int(used[np.argmax(missing.any(axis=0))])
+        row, col = divmod(node, lon.size)
+        where = f"e.g. node lat {lat[row]:.3f} lon {lon[col]:.3f}"
+        if part[field].ndim == 2:
+            problem = f"no value at a node the tile interpolates from ({where})"
+        else:
+            hours = part.time.values[missing.any(axis=1)]
+            problem = (
+                f"{hours.size} hours without a value at the nodes the tile interpolates from "
+                f"({hours[0]} .. {hours[-1]}, {where})"
+            )
+        raise DataGapError(path, source, f"{problem}; forcing gaps are not filled: replace the file")
+
+
 def regrid_forcing(
     files: Sequence[Path], tile: Tile, dem: np.ndarray, product: str = "era5_land"
 ) -> xr.Dataset:
     """ERA5(-Land) files → native fields around the tile + per-pixel bilinear weights and ``dz`` (§4.3).
 
-    The reference elevation is the product's own orography (geopotential in the file, §4.3 step 1).
+    The reference elevation is the product's own orography (geopotential in the file, §4.3 step 1). Each
+    file must be complete at the nodes the tile interpolates from (:func:`check_forcing_complete`), so no
+    missing forcing value reaches the model.
     """
     bbox = tile_lonlat_bbox(tile)
-    parts = [read_era5(f, product=product, bbox=bbox) for f in sorted(files)]
+    files = sorted(files)
+    parts = [read_era5(f, product=product, bbox=bbox) for f in files]
+    idx, w = rg.bilinear_weights(tile, parts[0].lat.values, parts[0].lon.values)
+    for path, part in zip(files, parts, strict=True):
+        if not (np.array_equal(part.lat, parts[0].lat) and np.array_equal(part.lon, parts[0].lon)):
+            raise SchemaMismatchError(path, "latitude/longitude", f"grid differs from that of {files[0]}")
+        check_forcing_complete(part, idx, w, path)
     native = xr.concat(parts, dim="time") if len(parts) > 1 else parts[0]
     if "orography" not in native:
         raise ValueError(f"forcing files {[str(f) for f in files]} carry no geopotential z (needed for §4.3)")
     native = native.sortby("time")
     if np.unique(native.time.values).size != native.time.size:
         native = native.isel(time=np.unique(native.time.values, return_index=True)[1])
-    idx, w = rg.bilinear_weights(tile, native.lat.values, native.lon.values)
     z_src = (
         native["orography"].isel(time=0, drop=True)
         if "time" in native["orography"].dims
@@ -202,12 +254,56 @@ def _empty_obs(attrs: dict, smos: bool = False) -> xr.Dataset:
     return ds
 
 
-def load_manifest(resources_root: Path, region: str) -> dict:
+# Manifest entries (``products.<entry>.files``) each regridded product reads; ``worldcover`` is optional.
+PRODUCT_SOURCES: dict[str, tuple[str, ...]] = {
+    "forcing": ("forcing", "dem"),
+    "landcover": ("corine", "dem", "worldcover"),
+    "fapar": ("fapar",),
+    "sif": ("sif",),
+    "smos": ("smos",),
+}
+OPTIONAL_SOURCES = ("worldcover",)
+
+
+def manifest_path(resources_root: str | Path, region: str) -> Path:
+    """``{data.root}/{region}/manifest.yaml``."""
+    return Path(resources_root) / region / "manifest.yaml"
+
+
+def load_manifest(resources_root: str | Path, region: str) -> dict:
     """``resources/{region}/manifest.yaml`` → dict (file lists relative to ``resources/{region}``)."""
-    path = Path(resources_root) / region / "manifest.yaml"
+    path = manifest_path(resources_root, region)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no manifest (run `tccas make-demo-data` or provide one)")
-    return yaml.safe_load(path.read_text())
+    try:
+        manifest = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise CorruptFileError(path, "", f"not valid YAML ({str(err).splitlines()[0]})") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("products"), dict):
+        raise MissingFieldError(path, "products", "the manifest has no `products` mapping")
+    return manifest
+
+
+def product_files(manifest: dict, base: str | Path, product: str, source: str | Path = "manifest") -> dict:
+    """The native files ``product`` reads, by manifest entry (:data:`PRODUCT_SOURCES`), under ``base``.
+
+    These are the inputs of the product's regrid job, so replacing one of them reruns it. A required entry
+    that is absent or lists no files raises :class:`MissingFieldError` naming ``source`` and the entry.
+    """
+    if product not in PRODUCT_SOURCES:
+        raise ValueError(f"unknown product {product!r}; expected one of {', '.join(PRODUCTS)}")
+    entries = manifest["products"]
+    files = {}
+    for name in PRODUCT_SOURCES[product]:
+        entry = entries.get(name)
+        listed = entry.get("files") if isinstance(entry, dict) else None
+        if not listed:
+            if name in OPTIONAL_SOURCES:
+                continue
+            problem = f"no files listed (needed for {product})"
+            raise MissingFieldError(source, f"products.{name}.files", problem)
+        files[name] = [Path(base) / f for f in listed]
+    return files
 
 
 def build_product(
@@ -215,7 +311,7 @@ def build_product(
 ) -> xr.Dataset:
     """Dispatch one product of the manifest onto ``tile``."""
     entry = manifest["products"]
-    files = {k: [base / f for f in v["files"]] for k, v in entry.items()}
+    files = product_files(manifest, base, product, Path(base) / "manifest.yaml")
     if product == "forcing":
         dem = lc.read_dem(files["dem"][0], tile)
         return regrid_forcing(files["forcing"], tile, dem, entry["forcing"].get("product", "era5_land"))
@@ -227,9 +323,7 @@ def build_product(
         return regrid_sif(files["sif"], tile, entry["sif"].get("level", "l2b"))
     if product == "smos":
         return regrid_smos(files["smos"], tile, entry["smos"].get("flavour", "smos_ic"))
-    if product == "fapar":
-        return regrid_fapar(files["fapar"], tile, entry["fapar"].get("flavour", "jrc_tip"))
-    raise ValueError(f"unknown product {product!r}; expected one of {PRODUCTS}")
+    return regrid_fapar(files["fapar"], tile, entry["fapar"].get("flavour", "jrc_tip"))
 
 
 def run_regrid(
