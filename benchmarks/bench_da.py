@@ -27,6 +27,7 @@ import os
 os.environ["XLA_FLAGS"] = (  # as in a pipeline worker (tccas.pipeline.cluster.PINNED_THREAD_ENV)
     os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 ).strip()
+os.environ["JAX_ENABLE_X64"] = "1"  # float64, switched on explicitly as every tccas entry point does
 
 import argparse
 import platform

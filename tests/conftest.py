@@ -7,7 +7,9 @@ from pathlib import Path
 import jax
 import pytest
 
-jax.config.update("jax_enable_x64", True)
+import tccas
+
+tccas.enable_float64()  # explicitly, as every tccas entry point (the CLI, the workers) does
 # One persistent XLA compilation cache for the whole session: the two xdist workers and the many tests that
 # run the same model shapes reuse each other's compiled executables instead of compiling again.
 _CACHE = Path(__file__).resolve().parents[1] / ".pytest_cache" / "jax"

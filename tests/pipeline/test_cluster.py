@@ -291,7 +291,9 @@ if sys.argv[1] == "job":
 import jax
 import jax.numpy as jnp
 
-import tccas._jax  # float64, as in every tccas science module
+import tccas
+
+tccas.enable_float64()  # float64, as every tccas entry point
 
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)

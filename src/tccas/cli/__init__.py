@@ -13,7 +13,7 @@ import logging
 import pkgutil
 import sys
 
-from tccas import __version__
+from tccas import __version__, enable_float64
 
 
 class UserError(Exception):
@@ -51,6 +51,7 @@ def setup_logging(verbose: int, log_file: str | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    enable_float64()  # before any subcommand imports the science packages
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(args.verbose, args.log_file)

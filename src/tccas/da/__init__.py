@@ -3,7 +3,6 @@ L-BFGS-B, posterior covariance, propagation to targets and TCCAS-style diagnosti
 the pipeline vmaps :func:`assimilate_pixel` (or its parts :func:`solver_start`, :func:`solver_step` and
 :func:`assimilate_finish`) over padded batches."""
 
-from tccas import _jax  # noqa: F401
 from tccas.da import controls, cost, diagnostics, lbfgsb, posterior, propagate
 from tccas.da.lbfgsb import CONVERGED, LINE_SEARCH_FAILURE, MAX_ITER, NO_OBS, PADDING, STATUS_NAMES
 from tccas.da.pixel import (

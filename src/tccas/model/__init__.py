@@ -4,7 +4,6 @@ Implements ``shared/spec/model_spec.md`` §1-§4 as pure functions of one tile (
 :func:`run_pixel` vmaps over the ≤ 6 tiles of a pixel. Public names form contract C1.
 """
 
-from tccas import _jax  # noqa: F401
 from tccas.model.core import (
     HOURLY_KEYS,
     MAX_TILES,

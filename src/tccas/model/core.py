@@ -384,6 +384,7 @@ def spinup(
     The cycles are a ``lax.scan`` over one compiled pass (compile once, whatever the number of cycles).
     Differentiable end to end; reproducible (no randomness).
     """
+    require_float64()
     tr = pft_traits(pft)
     shift = _phenology_shift(site, options)
     met_sp = prepare_met(spinup_forcing, site, options, gp)
@@ -412,6 +413,14 @@ def spinup(
     return state
 
 
+def require_float64() -> None:
+    """Refuse to trace the model in float32: its daily carbon and water balances close to round-off only in
+    float64 (model_spec §5.1 item 8). Entry points switch JAX to float64 explicitly
+    (:func:`tccas.enable_float64`; the CLI, the Dask workers through ``JAX_ENABLE_X64=1``, the tests)."""
+    if not jax.config.read("jax_enable_x64"):
+        raise RuntimeError("tccas.model needs float64 JAX: call tccas.enable_float64() before using it")
+
+
 def run_tile(
     tile_params: TileParams,
     global_params: GlobalParams,
@@ -429,6 +438,7 @@ def run_tile(
     of ``forcing``. ``state0`` (optional) overrides the documented initial water state of
     :func:`initial_state`. Pure JAX; jit with ``options`` static.
     """
+    require_float64()
     tp, gp = tile_params, global_params
     first = spinup_forcing if spinup_forcing is not None else forcing
     state = state0 if state0 is not None else initial_state(pools0, tp, site, first, gp)

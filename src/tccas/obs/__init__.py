@@ -2,7 +2,6 @@
 QC range and operator controls, listed once in :mod:`tccas.obs.registry`; :mod:`tccas.obs.common` holds
 the shared time matching, tile aggregation and error model."""
 
-from tccas import _jax  # noqa: F401
 from tccas.obs import common, fapar, gpp, latent_heat, nee, registry, sensible_heat, sif, soil_moisture, vod
 from tccas.obs.registry import DEFAULT_STREAMS, EO_STREAMS, STREAMS, TOWER_STREAMS, stream_module
 

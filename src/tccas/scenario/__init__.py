@@ -1,7 +1,6 @@
 """Intervention scenario (obs_da_spec §8): convert a fraction of a pixel's grass to trees and compute the
 extra carbon uptake over a horizon, with its posterior and prior uncertainty (§6.7). Pure JAX on ONE pixel."""
 
-from tccas import _jax  # noqa: F401
 from tccas.scenario.conversion import NewPools, Split, new_tile_pools, split_tiles, tree_source
 from tccas.scenario.core import SERIES_KEYS, ScenarioInputs, ScenarioRun, run_scenario
 from tccas.scenario.pixel import (
