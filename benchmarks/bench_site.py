@@ -70,7 +70,7 @@ def main() -> None:
     ap.add_argument("--years", type=int, default=5)
     ap.add_argument("--max-iter", type=int, default=20)
     args = ap.parse_args()
-    pin_threads(1)
+    pin_threads([sorted(os.sched_getaffinity(0))[0]])
     tccas.enable_float64()
     from tccas import site
 
