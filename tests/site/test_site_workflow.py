@@ -106,3 +106,15 @@ def test_sites_workflow_dry_run_of_the_readme(real_data_dir):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "site_assimilate" in proc.stdout and "US-Var" in proc.stdout
+
+
+def test_site_stage_help_of_the_readme():
+    """`tccas site {spinup,prior,assimilate,posterior,validate,report} --help` of the README."""
+    assert (
+        "`tccas site {spinup,prior,assimilate,posterior,validate,report} --help`"
+        in (REPO / "README.md").read_text()
+    )
+    for stage in ("spinup", "prior", "assimilate", "posterior", "validate", "report"):
+        proc = subprocess.run([sys.executable, "-m", "tccas", "site", stage, "--help"], capture_output=True,
+                              text=True, env=_env(), timeout=120)  # fmt: skip
+        assert proc.returncode == 0 and "--config" in proc.stdout and "--site" in proc.stdout
