@@ -15,7 +15,6 @@ import yaml
 from tccas import model
 from tccas.config import ConfigError, fill_defaults, schema, validate_against
 from tccas.da import AssimilationSettings
-from tccas.da.controls import DEFAULT_ACTIVE, stream_of
 from tccas.io.flux import known_sites
 
 
@@ -64,13 +63,9 @@ def load_sites_config(path) -> dict:
 def site_settings(config: dict) -> AssimilationSettings:
     """:class:`tccas.da.AssimilationSettings` of a validated site config: the tower streams, the solver
     settings, the model switches with the spin-up of ``spinup`` (cycles, steady state), and the active
-    controls (default :data:`tccas.da.controls.DEFAULT_ACTIVE` less the operator parameters of the EO streams,
-    which a tower cannot inform)."""
-    streams = tuple(config["streams"])
+    controls (default :data:`tccas.da.controls.DEFAULT_ACTIVE`; the layout drops the operator parameters of
+    the streams not enabled, ``tccas.da.controls.build_layout``)."""
     a = config["assimilation"]
-    active = a.get("controls")
-    if active is None:
-        active = tuple(n for n in DEFAULT_ACTIVE if stream_of(n) is None or stream_of(n) in streams)
     options = model.ModelOptions.from_config(
         {
             **config.get("model", {}),
@@ -81,9 +76,9 @@ def site_settings(config: dict) -> AssimilationSettings:
     return AssimilationSettings(
         max_iter=int(a["max_iter"]),
         tol_pg=float(a["tol_pg"]),
-        streams=streams,
+        streams=tuple(config["streams"]),
         model_options=options,
-        controls=tuple(active),
+        controls=None if a.get("controls") is None else tuple(a["controls"]),
     )
 
 

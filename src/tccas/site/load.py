@@ -60,15 +60,19 @@ def _observations(
 ) -> tuple[xr.Dataset, dict]:
     """Daily observations on ``dates`` from the first source that has each variable (module docstring)."""
     time = dates.astype("datetime64[ns]")
+    on_dates = [
+        ds.assign_coords(time=ds["time"].values.astype("datetime64[D]").astype("datetime64[ns]")).reindex(
+            time=time
+        )
+        for ds in sources
+    ]
     data, origin = {}, {}
     for var in OBS_VARIABLES:
         value = np.full(dates.size, np.nan)
         unc = np.full(dates.size, np.nan)
-        for ds in sources:
-            if var not in ds:
+        for ds, d in zip(sources, on_dates, strict=True):
+            if var not in d:
                 continue
-            d = ds.assign_coords(time=ds["time"].values.astype("datetime64[D]").astype("datetime64[ns]"))
-            d = d.reindex(time=time)
             take = ~np.isfinite(value) & np.isfinite(d[var].values)
             if take.any():
                 value[take] = d[var].values[take]

@@ -37,7 +37,6 @@ import xarray as xr
 from tccas import model
 from tccas.da import (
     AssimilationSettings,
-    ObsStream,
     PixelProblem,
     assimilate_pixel,
     controls,
@@ -82,10 +81,6 @@ _NORMALISED = ("le", "h", "available_energy")
 SIGMA_VARIABLES: tuple[str, ...] = ("gpp", "reco", "nee", "et", "le", "h", "lai", "c_woo", "c_som")
 
 
-def _masked_stream() -> ObsStream:
-    return ObsStream(np.zeros(1, np.int32), np.zeros(1), np.ones(1), np.zeros(1), np.zeros(1))
-
-
 def _spinup_forcing(forcing: model.Forcing, years: int) -> model.Forcing:
     """The first ``years`` × 365 days of the record (``tccas.model.first_years``); ``years = 0``: its first
     day, as the regional tile problems do (the model initialises its state from a spin-up day)."""
@@ -97,26 +92,27 @@ def _spinup_forcing(forcing: model.Forcing, years: int) -> model.Forcing:
 def site_problem(sd: SiteData, settings: AssimilationSettings, spinup_years: int = 1) -> PixelProblem:
     """The :class:`~tccas.da.PixelProblem` of the site over its whole record (window = ``sd.dates``).
 
-    Streams enabled in ``settings`` take the site's daily observations (``sd.obs[stream]`` with σ
-    ``sd.obs[stream + '_unc']``, a missing σ taken as 0 so that the stream's model-error term alone remains;
-    values outside the stream's ``VALID_RANGE`` and gaps masked: :func:`tccas.da.daily_stream`); a stream the
-    site does not observe and the streams not enabled are all-masked.
+    The problem carries the streams enabled in ``settings`` only (a stream it does not carry costs nothing:
+    ``tccas.da.cost.problem_streams``): prepared streams (``sd.streams``, the EO streams of a regional pixel)
+    as they are, daily tower series from ``sd.obs[stream]`` with σ ``sd.obs[stream + '_unc']`` (a missing σ
+    taken as 0 so that the stream's model-error term alone remains; values outside the stream's
+    ``VALID_RANGE`` and gaps masked: :func:`tccas.da.daily_stream`); an enabled stream the site does not
+    observe is all-masked.
     """
     n_days = sd.dates.size
     obs = {}
-    for s in STREAMS:
-        if s in settings.streams and s in sd.streams:
+    for s in (s for s in STREAMS if s in settings.streams):
+        if s in sd.streams:
             obs[s] = sd.streams[s]
-        elif s in settings.streams and s in sd.obs:
-            unc = sd.obs[f"{s}_unc"].values if f"{s}_unc" in sd.obs else np.zeros(n_days)
-            obs[s] = daily_stream(
-                np.arange(n_days),
-                sd.obs[s].values,
-                np.where(np.isfinite(unc), unc, 0.0),
-                valid_range=stream_module(s).VALID_RANGE,
-            )
-        else:
-            obs[s] = _masked_stream()
+            continue
+        value = sd.obs[s].values if s in sd.obs else np.full(n_days, np.nan)
+        unc = sd.obs[f"{s}_unc"].values if f"{s}_unc" in sd.obs else np.zeros(n_days)
+        obs[s] = daily_stream(
+            np.arange(n_days),
+            value,
+            np.where(np.isfinite(unc), unc, 0.0),
+            valid_range=stream_module(s).VALID_RANGE,
+        )
     forcing = model.Forcing(*(np.asarray(a, dtype=np.float64) for a in sd.forcing))
     return PixelProblem(
         forcing=forcing,
