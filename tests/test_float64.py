@@ -3,6 +3,7 @@ model refuses to run in float32 instead of silently losing its balances."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -28,7 +29,10 @@ print("ok")
 
 
 def test_float64_is_explicit():
+    # A clean interpreter: an earlier test in this process may have exported the workers' JAX_ENABLE_X64=1
+    # (tccas.pipeline.cluster.use_worker_environment), which is the explicit switch this test must not see.
+    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
     proc = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", _SCRIPT], capture_output=True, text=True, timeout=300
+        [sys.executable, "-W", "ignore", "-c", _SCRIPT], capture_output=True, text=True, timeout=300, env=env
     )
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]
