@@ -1,11 +1,21 @@
-"""Shared test configuration: float64 JAX, strict promotion in tests, the shared-data path."""
+"""Shared test configuration: float64 JAX, strict promotion in tests, the shared-data path, the prior set.
+
+The unit, twin and regression tests run on the TCCAS demo priors (``TCCAS_PRIORS=tccas_demo``, set before
+tccas is imported, inherited by the CLI subprocesses of the workflow tests): their reference numbers are
+model_spec's and do not move when the calibrated default prior is re-calibrated. The calibrated default
+itself is tested in fresh interpreters without that variable (tests/model/test_prior_sets.py,
+tests/site/test_calibrated_prior.py).
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import jax
 import pytest
+
+os.environ["TCCAS_PRIORS"] = "tccas_demo"  # before tccas.model builds its registry (module docstring)
 
 import tccas
 

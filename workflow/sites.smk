@@ -10,6 +10,7 @@
 #   {site}/posterior.nc    posterior run over the whole record with daily σ
 #   {site}/skill.csv, .md  skill of prior and posterior, calibration and validation years
 #   {site}/report.md       the site's report page; figures/{site}.png; callmip/*.nc (CalLMIP Phase 1 files)
+# and, with the target `calibrate`, calibration/prior_parameters.yaml and calibration/controls.csv.
 from tccas.site import load_sites_config
 
 SITES_CONFIG = workflow.configfiles[-1] if workflow.configfiles else "config/sites.yaml"
@@ -95,3 +96,33 @@ rule site_report:
     shell:
         "tccas -v site report --config {SITES_CONFIG} --site {wildcards.site} --prior {input.prior} "
         "--posterior {input.posterior} --fit {input.fit} --skill {input.skill} --out {output} > {log} 2>&1"
+
+
+# Joint multi-site calibration of the PFT-level parameters (not in the default target: ~20 min on 2 cores),
+# always from the TCCAS demo priors (TCCAS_PRIORS=tccas_demo) so that it reproduces the packaged prior file:
+#   snakemake -s workflow/sites.smk --cores 2 calibrate
+# Copy calibration/prior_parameters.yaml to src/tccas/data/priors/dnb_calibrated.yaml to make it the default.
+rule calibrate:
+    output:
+        prior=f"{OUT}/calibration/prior_parameters.yaml",
+        table=f"{OUT}/calibration/controls.csv",
+    log:
+        "logs/sites/calibrate.log",
+    shell:
+        "TCCAS_PRIORS=tccas_demo tccas -v site calibrate --config {SITES_CONFIG} --out {output.prior} "
+        "--table {output.table} > {log} 2>&1"
+
+
+# The validation table of all sites (docs/validation/site_skill.csv and .md), from their skill tables.
+#   snakemake -s workflow/sites.smk --cores 2 validation_table
+rule validation_table:
+    input:
+        expand(f"{OUT}/{{site}}/skill.csv", site=CFG["sites"]),
+    output:
+        csv=CFG["validation"]["csv"],
+        md=CFG["validation"]["markdown"],
+    log:
+        "logs/sites/validation_table.log",
+    shell:
+        "tccas -v site validation-table --config {SITES_CONFIG} --skill {input} --out {output.csv} "
+        "--markdown {output.md} > {log} 2>&1"

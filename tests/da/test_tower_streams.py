@@ -1,6 +1,6 @@
-"""Tower observation streams (daily NEE, LE, H, GPP) in the assimilation: cost gradient against finite
-differences, masked NaN tower data kept out of the cost and its gradient, disabled streams at no cost, and
-a small twin experiment (issue #24 item 3)."""
+"""Tower observation streams (daily NEE, LE, H, GPP, site LAI) in the assimilation: cost gradient against
+finite differences, masked NaN tower data kept out of the cost and its gradient, disabled streams at no
+cost, and a small twin experiment (issue #24 item 3)."""
 
 import jax
 import jax.numpy as jnp
@@ -24,7 +24,7 @@ from tccas.obs import TOWER_STREAMS, common, stream_module
 
 LAT, LON = 39.94, -5.77
 PFTS = np.array([9], np.int32)  # one C3 grass tile covering the pixel
-SIGMA_OBS = {"nee": 0.3, "le": 6.0, "h": 8.0, "gpp": 0.5}
+SIGMA_OBS = {"nee": 0.3, "le": 6.0, "h": 8.0, "gpp": 0.5, "lai": 0.02}
 
 
 def tower_problem(n_days, n_spin, values: dict, start="2018-04-01") -> PixelProblem:
@@ -89,7 +89,9 @@ def test_cost_gradient_with_tower_streams_matches_finite_differences(short):
     h = jnp.asarray(rng.standard_normal(u0.shape))
     h = h / jnp.linalg.norm(h)
     slope = float(g @ h)
-    errs = [abs(float(vg(u + eps * h, problem)[0]) - float(f0) - eps * slope) for eps in (1e-2, 1e-3, 1e-4)]
+    # ε ≤ 1e-3: in the dry Majadas spring (Csa forcing) the cost's third-order term along h matches the second
+    # near ε ≈ 7e-3, so the remainder is quadratic only below that
+    errs = [abs(float(vg(u + eps * h, problem)[0]) - float(f0) - eps * slope) for eps in (1e-3, 1e-4, 1e-5)]
     assert errs[0] / errs[1] > 50 and errs[1] / errs[2] > 50  # Taylor remainder O(ε²): the gradient is right
     for i in np.argsort(-np.abs(np.asarray(g)))[:4]:
         e = jnp.zeros_like(u).at[i].set(1.0)
@@ -113,7 +115,7 @@ def test_masked_nan_tower_data_never_reach_cost_or_gradient(short):
         mask=dirty.obs["gpp"].mask,  # the NaN value sits in an UNMASKED slot: sanitise must reject it
     )
     clean_obs = {}
-    drop = {"nee": [1, 4], "le": [2], "h": [0], "gpp": [3, 5]}
+    drop = {"nee": [1, 4], "le": [2], "h": [0], "gpp": [3, 5], "lai": []}
     for s in TOWER_STREAMS:
         keep = np.setdiff1d(np.arange(N_SHORT), drop[s])
         clean_obs[s] = daily_stream(keep, values[s][keep], np.full(keep.size, SIGMA_OBS[s]), n_max=N_SHORT)
@@ -125,7 +127,13 @@ def test_masked_nan_tower_data_never_reach_cost_or_gradient(short):
     np.testing.assert_allclose(float(f_dirty), float(f_clean), rtol=1e-13)
     np.testing.assert_allclose(np.asarray(g_dirty), np.asarray(g_clean), rtol=1e-10, atol=1e-12)
     data = cost.all_stream_data(jax.tree_util.tree_map(jnp.asarray, dirty), SETTINGS_ALL)
-    assert {s: int(data[s].mask.sum()) for s in TOWER_STREAMS} == {"nee": 4, "le": 5, "h": 5, "gpp": 4}
+    assert {s: int(data[s].mask.sum()) for s in TOWER_STREAMS} == {
+        "nee": 4,
+        "le": 5,
+        "h": 5,
+        "gpp": 4,
+        "lai": 6,
+    }
 
 
 def test_disabled_tower_streams_cost_nothing(short):

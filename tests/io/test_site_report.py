@@ -173,3 +173,48 @@ def test_write_site_report(tmp_path, runs, skill):
             tmp_path / "d.md", site="FR-Pue", skill=skill, figures=[], controls=controls.iloc[:, :4]
         )
     assert not (tmp_path / "c.md").exists() and not (tmp_path / "d.md").exists()
+
+
+def test_validation_table_and_markdown_beside_differland(tmp_path, runs):
+    prior, post, obs = runs
+    skill = pd.concat(
+        [
+            metrics.skill_table(r, obs, periods=PERIODS, variables=["gpp", "et", "nee", "h"])
+            for r in (prior, post)
+        ],
+        ignore_index=True,
+    )
+    two = pd.concat([skill, skill.assign(site="US-Var")], ignore_index=True)
+    differland = pd.DataFrame(
+        {
+            "site": ["FR-Pue", "US-Var", "FR-Pue"],
+            "variable": ["gpp", "gpp", "et"],
+            "baseline_nse": [0.27, 0.68, 0.4],
+            "hybrid_nse": [0.68, 0.86, 0.7],
+        }
+    )
+    csv, md = site_report.write_validation_table(two, tmp_path / "v.csv", tmp_path / "v.md", differland)
+    back = pd.read_csv(csv)
+    assert list(back.columns) == list(site_report.VALIDATION_COLUMNS)
+    assert set(back["variable"]) == {"gpp", "et", "nee"} and set(back["run"]) == {"prior", "posterior"}
+    assert len(back) == 2 * 3 * 2 * 2  # sites × variables × periods × runs, daily only
+    first = back.iloc[0]
+    assert (first["site"], first["variable"], first["period"], first["run"]) == (
+        "FR-Pue",
+        "gpp",
+        "calibration",
+        "prior",
+    )
+    daily = skill.query(
+        "variable == 'gpp' and period == 'validation' and scale == 'daily' and run == 'prior'"
+    )
+    got = back.query("site == 'FR-Pue' and variable == 'gpp' and period == 'validation' and run == 'prior'")
+    assert got["nse"].iloc[0] == pytest.approx(daily["nse"].iloc[0], rel=1e-3)
+    text = md.read_text()
+    assert "### Validation years (daily)" in text and "### Calibration years (daily)" in text
+    mean_row = next(line for line in text.splitlines() if line.startswith("| mean | gpp |"))
+    cells = [c.strip() for c in mean_row.strip("|").split("|")]
+    assert cells[2] == f"{daily['nse'].iloc[0]:.3g}"  # both sites carry the same scores
+    assert cells[-2:] == [f"{(0.27 + 0.68) / 2:.3g}", f"{(0.68 + 0.86) / 2:.3g}"]
+    with pytest.raises(ValueError, match="DifferLand skill table lacks"):
+        site_report.validation_markdown(back, differland.drop(columns="hybrid_nse"))

@@ -26,9 +26,9 @@ def config(streams: dict | None = None) -> dict:
 
 def test_streams_defined_once_in_registry_order():
     assert obs.STREAMS is registry.STREAMS is pipeline_problem.STREAMS
-    assert obs.STREAMS == ("fapar", "sif", "vod", "sm", "nee", "le", "h", "gpp")
+    assert obs.STREAMS == ("fapar", "sif", "vod", "sm", "nee", "le", "h", "gpp", "lai")
     assert obs.EO_STREAMS == obs.DEFAULT_STREAMS == ("fapar", "sif", "vod", "sm")
-    assert obs.TOWER_STREAMS == ("nee", "le", "h", "gpp")
+    assert obs.TOWER_STREAMS == ("nee", "le", "h", "gpp", "lai")
     assert [obs.OPERATORS[s].NAME for s in obs.STREAMS] == list(obs.STREAMS)
     # no other module of the package spells out its own stream tuple
     root = Path(tccas.__file__).parent
@@ -116,8 +116,8 @@ def test_unknown_stream_in_config_is_refused():
         AssimilationSettings.from_config({"streams": {"co2": {"enabled": True}}})
     with pytest.raises(ValueError, match="registered streams"):
         AssimilationSettings(streams=("nee", "fluxes"))
-    with pytest.raises(ValueError, match="unknown observation stream 'lai'"):
-        registry.stream_module("lai")
+    with pytest.raises(ValueError, match="unknown observation stream 'ch4'"):
+        registry.stream_module("ch4")
 
 
 def test_tower_streams_from_config():

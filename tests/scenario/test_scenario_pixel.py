@@ -77,7 +77,9 @@ def test_pixel_without_observations_has_zero_reduction(pixel_short, short_inputs
     for name in TARGET_NAMES:
         assert float(out[f"{name}_ur"]) == 0.0, name
         assert float(out[f"{name}_sd"]) == float(out[f"{name}_prior_sd"])
-        assert float(out[name]) == float(out[f"{name}_prior"])
+        # the posterior value comes from the Jacobian's forward pass, the prior one from a plain run: two XLA
+        # programs, equal up to round-off (1 ulp apart with the 2018 Majadas forcing)
+        assert float(out[name]) == pytest.approx(float(out[f"{name}_prior"]), rel=1e-12), name
 
 
 def test_sigma_matches_finite_difference_propagation(pixel_short, short_inputs, short_prior, da_settings):

@@ -1,5 +1,6 @@
 """Site-mode subcommands ``tccas site <stage>`` (rules of ``workflow/sites.smk``), one per stage of
-:mod:`tccas.pipeline.site`: spinup, prior, assimilate, posterior, validate, report.
+:mod:`tccas.pipeline.site`: spinup, prior, assimilate, posterior, validate, report (per site), and
+calibrate and validation-table (all sites together).
 
 Each handler parses its arguments, loads the site config and calls exactly one stage function.
 """
@@ -19,7 +20,9 @@ def _config(path):
         raise UserError(str(err)) from None
 
 
-def _handler(stage: str, *inputs: str):
+def _handler(stage: str, *inputs: str, per_site: bool = True):
+    """The handler of ``stage_<stage>(config, [site,] *inputs)`` of :mod:`tccas.pipeline.site`."""
+
     def handle(args) -> int:
         from tccas.io.errors import ProductError
         from tccas.pipeline import site as stages
@@ -27,7 +30,7 @@ def _handler(stage: str, *inputs: str):
         config = _config(args.config)
         fn = getattr(stages, f"stage_{stage}")
         try:
-            fn(config, args.site, *(getattr(args, name) for name in inputs))
+            fn(config, *([args.site] if per_site else []), *(getattr(args, name) for name in inputs))
         except (ProductError, FileNotFoundError, KeyError, ValueError) as err:
             raise UserError(str(err).strip('"')) from None
         return 0
@@ -72,3 +75,18 @@ def register(subparsers) -> None:
         for name in inputs:
             s.add_argument(f"--{name}", required=True, help=_HELP[name])
         s.set_defaults(func=_handler(stage, *inputs))
+    c = stages.add_parser(
+        "calibrate", help="joint multi-site calibration of the PFT-level parameters (a prior-parameter file)"
+    )
+    c.add_argument("--config", required=True, help="site config YAML (its 'calibration' section)")
+    c.add_argument("--out", required=True, help="prior-parameter file to write (YAML)")
+    c.add_argument("--table", required=True, help="control table to write (CSV)")
+    c.set_defaults(func=_handler("calibrate", "out", "table", per_site=False))
+    v = stages.add_parser(
+        "validation-table", help="the sites' daily GPP/ET/NEE skill in one table (CSV, Markdown)"
+    )
+    v.add_argument("--config", required=True, help="site config YAML")
+    v.add_argument("--skill", required=True, nargs="+", help="skill CSVs written by `tccas site validate`")
+    v.add_argument("--out", required=True, help="validation table to write (CSV)")
+    v.add_argument("--markdown", required=True, help="its Markdown rendering")
+    v.set_defaults(func=_handler("validation_table", "skill", "out", "markdown", per_site=False))

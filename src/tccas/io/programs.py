@@ -4,7 +4,7 @@ A tile job traces its batched solver before XLA compiles it; the persistent JAX 
 compile on a second process but not the trace (~20–40 s for the assimilation program). The pipeline stores
 ``jax.export`` serialisations here once (:func:`tccas.pipeline.cluster.compiled_for`) and later workers and
 jobs deserialise them instead of tracing. The key covers the package source (:func:`source_digest`), so any
-code change gives new entries instead of stale programs.
+code change (and a change of the prior set) gives new entries instead of stale programs.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tccas.io._util import atomic_path
+from tccas.model import prior_sets
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 
@@ -59,10 +60,12 @@ def exclusive(path: str | Path) -> Iterator[None]:
 
 @functools.cache
 def source_digest() -> str:
-    """SHA-256 over the relative paths and bytes of every ``.py`` file of the installed ``tccas`` package
-    (computed once per process)."""
+    """SHA-256 over the relative paths and bytes of every ``.py`` file and packaged prior file of the
+    installed ``tccas`` package and the name of the active prior set (:mod:`tccas.model.prior_sets`: the
+    priors are constants of the compiled programs); computed once per process."""
     digest = hashlib.sha256()
-    for path in sorted(_PACKAGE.rglob("*.py")):
+    for path in sorted([*_PACKAGE.rglob("*.py"), *_PACKAGE.glob("data/priors/*.yaml")]):
         digest.update(os.fsencode(path.relative_to(_PACKAGE)))
         digest.update(path.read_bytes())
+    digest.update(prior_sets.active_prior_set().encode())
     return digest.hexdigest()

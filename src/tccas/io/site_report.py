@@ -356,3 +356,98 @@ def write_site_report(
     with atomic_path(path) as tmp:
         tmp.write_text("".join(parts), encoding="utf-8")
     return path
+
+
+#: Columns of the validation table ``docs/validation/site_skill.csv`` (issue #25 item 8).
+VALIDATION_COLUMNS: tuple[str, ...] = tuple(c for c in SKILL_COLUMNS if c not in ("scale", "n"))
+VALIDATION_VARIABLES: tuple[str, ...] = ("gpp", "et", "nee")
+
+
+def validation_table(skill: pd.DataFrame) -> pd.DataFrame:
+    """The daily-scale rows of GPP, ET and NEE of the sites' skill tables, columns :data:`VALIDATION_COLUMNS`,
+    sorted by site, variable, period (calibration first) and run (prior first)."""
+    _check_columns(skill, SKILL_COLUMNS, "skill table")
+    t = skill[(skill["scale"] == "daily") & skill["variable"].isin(VALIDATION_VARIABLES)].copy()
+    t["_v"] = t["variable"].map(VALIDATION_VARIABLES.index)
+    t["_p"] = t["period"].map({"calibration": 0, "validation": 1}).fillna(2)
+    t["_r"] = t["run"].map({r: i for i, r in enumerate(_RUN_ORDER)}).fillna(len(_RUN_ORDER))
+    t = t.sort_values(["site", "_v", "_p", "_r"], kind="stable")
+    return t.loc[:, list(VALIDATION_COLUMNS)].reset_index(drop=True)
+
+
+def validation_markdown(table: pd.DataFrame, differland: pd.DataFrame | None = None) -> str:
+    """Markdown of the validation table: the withheld years per site and variable, prior and posterior NSE,
+    r, RMSE, bias and annual values beside DifferLand v1.0's baseline and hybrid (``differland``: its
+    test-skill table, columns ``site, variable, baseline_nse, hybrid_nse, …``), then the mean NSE over the
+    sites, and the calibration years."""
+    _check_columns(table, VALIDATION_COLUMNS, "validation table")
+    dl = {}
+    if differland is not None:
+        _check_columns(
+            differland, ("site", "variable", "baseline_nse", "hybrid_nse"), "DifferLand skill table"
+        )
+        dl = {(r["site"], r["variable"]): r for r in differland.to_dict("records")}
+    out = []
+    for period in ("validation", "calibration"):
+        sub = table[table["period"] == period]
+        if sub.empty:
+            continue
+        header = ["site", "variable"]
+        header += [f"{s} {r}" for s in ("NSE", "r", "RMSE", "bias") for r in _RUN_ORDER]
+        header += ["annual obs", "annual prior", "annual posterior"]
+        if dl and period == "validation":
+            header += ["NSE DifferLand baseline", "NSE DifferLand hybrid"]
+        rows = []
+        for (site, var), g in sub.groupby(["site", "variable"], sort=False):
+            by = {r["run"]: r for r in g.to_dict("records")}
+            row = [site, var]
+            for col in ("nse", "r", "rmse", "bias"):
+                row += [_num(by[r][col]) if r in by else "–" for r in _RUN_ORDER]
+            row.append(_num(g["annual_obs"].iloc[0]))
+            row += [_num(by[r]["annual_model"]) if r in by else "–" for r in _RUN_ORDER]
+            if dl and period == "validation":
+                ref = dl.get((site, var))
+                row += [_num(ref["baseline_nse"]), _num(ref["hybrid_nse"])] if ref else ["–", "–"]
+            rows.append(row)
+        means = sub.groupby(["variable", "run"])["nse"].mean()
+        for var in VALIDATION_VARIABLES:
+            if var not in set(sub["variable"]):
+                continue
+            row = ["mean", var]
+            row += [_num(means.get((var, r), float("nan"))) for r in _RUN_ORDER]
+            row += ["–"] * (2 * 3 + 3)
+            if dl and period == "validation":
+                sites = set(sub.loc[sub["variable"] == var, "site"])
+                refs = [dl[(s, var)] for s in sites if (s, var) in dl]
+                row += (
+                    [
+                        _num(np.mean([r["baseline_nse"] for r in refs])),
+                        _num(np.mean([r["hybrid_nse"] for r in refs])),
+                    ]
+                    if refs
+                    else ["–", "–"]
+                )
+            rows.append(row)
+        out.append(f"### {period.capitalize()} years (daily)\n\n" + _markdown(header, rows))
+    return "\n".join(out)
+
+
+def write_validation_table(
+    skill: pd.DataFrame, csv_path: str | Path, md_path: str | Path, differland: pd.DataFrame | None = None
+) -> tuple[Path, Path]:
+    """Write :func:`validation_table` of the sites' concatenated skill tables as CSV and its Markdown
+    rendering (:func:`validation_markdown`) beside it; both atomic."""
+    table = validation_table(skill)
+    csv_path, md_path = Path(csv_path), Path(md_path)
+    with atomic_path(csv_path) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.4g")
+    head = (
+        "# Site skill of the D&B model (tccas site mode)\n\n"
+        "Daily Nash-Sutcliffe efficiency, correlation, RMSE and bias (model - tower) of GPP (gC m-2 d-1),\n"
+        "ET (mm d-1) and NEE (gC m-2 d-1); annual values in gC m-2 yr-1 and mm yr-1. prior: the default\n"
+        "prior (no site data); posterior: after assimilating the site's calibration years. Regenerate with\n"
+        "`snakemake -s workflow/sites.smk --cores 2 validation_table` (machine-readable: site_skill.csv).\n\n"
+    )
+    with atomic_path(md_path) as tmp:
+        tmp.write_text(head + validation_markdown(table, differland), encoding="utf-8")
+    return csv_path, md_path

@@ -159,6 +159,7 @@ class _DayConst(NamedTuple):
     """Start-of-day quantities fixed over the hours of a day (model_spec §1.3 step 1)."""
 
     f_soil: object
+    f_water: object  # W_r/W_max without the frozen-soil factor (drought senescence, dalec.py)
     rho_soil: object
     snow_cover: object
     w_max: object
@@ -167,10 +168,11 @@ class _DayConst(NamedTuple):
 def _day_constants(state: TileState, tp, gp, site, options):
     w_max = tile_w_max(site, tp)
     f_soil = hydrology.f_soil_available(state.water.w_r, w_max, state.water.t_soil, gp, options.frozen_soil)
+    f_water = hydrology.f_soil_available(state.water.w_r, w_max, state.water.t_soil, gp, False)
     _, w_s_fc = hydrology.surface_capacities(site, gp)
     rho_soil = radiation.soil_albedo(state.water.w_s / w_s_fc, site)  # in [0, 1] by construction (§3.9)
     cover = hydrology.snow_cover_fraction(state.water.snow_depth, gp)
-    return _DayConst(f_soil, rho_soil, cover, w_max)
+    return _DayConst(f_soil, f_water, rho_soil, cover, w_max)
 
 
 def _layer_last(x):
@@ -308,16 +310,21 @@ def daily_energy_fluxes(wf, t_mean, available_energy):
     }
 
 
-def _day_step(state: TileState, m: MetDay, tp, gp, tr, site, shift, options: ModelOptions):
-    """One day (model_spec §1.3): start-of-day constants, 24 hourly steps, hydrology, DALEC2."""
+def _day_step(state: TileState, m: MetDay, tp, gp, tr, site, shift, senescent, options: ModelOptions):
+    """One day (model_spec §1.3): start-of-day constants, 24 hourly steps, hydrology, DALEC2.
+
+    ``senescent``: 1 for a PFT with drought senescence (:func:`_drought_trait`), else 0; its rate Φ_d, of the
+    start-of-day water fraction and LAI, is fixed over the day like f_soil.
+    """
     dc = _day_constants(state, tp, gp, site, options)
     t_dalec = m.day_number + 1.0
+    phi_d = senescent * dalec.drought_senescence_factor(dc.f_water, state.pools.fol / tp.lma, tp)
     if options.dalec_step == "daily":
         lai = state.pools.fol / tp.lma
         hourly = _fast(lai, m, dc, state.water.snow_albedo, tp, gp, tr, options)
         gpp_d = jnp.sum(hourly["gpp"])
         ra_d = jnp.sum(hourly["ra"])
-        pools, dfl = dalec.dalec_step(state.pools, gpp_d, ra_d, m.t_mean, t_dalec, tp, 1.0, shift)
+        pools, dfl = dalec.dalec_step(state.pools, gpp_d, ra_d, m.t_mean, t_dalec, tp, 1.0, shift, phi_d)
     else:
         hourly_fields = [k for k in MetDay._fields if k not in _DAY_SCALARS]
 
@@ -327,7 +334,7 @@ def _day_step(state: TileState, m: MetDay, tp, gp, tr, site, shift, options: Mod
             h_out = _fast(pools.fol / tp.lma, mh, dc, state.water.snow_albedo, tp, gp, tr, options)
             t_hour = t_dalec + (h + 0.5) / 24.0
             new_p, fl = dalec.dalec_step(
-                pools, 24.0 * h_out["gpp"], 24.0 * h_out["ra"], mh.t_air, t_hour, tp, 1.0 / 24.0, shift
+                pools, 24.0 * h_out["gpp"], 24.0 * h_out["ra"], mh.t_air, t_hour, tp, 1.0 / 24.0, shift, phi_d
             )
             return new_p, (h_out, fl)
 
@@ -358,13 +365,21 @@ def _day_step(state: TileState, m: MetDay, tp, gp, tr, site, shift, options: Mod
     return new, (hourly, daily)
 
 
-def _scan_days(state: TileState, met_all: MetDay, tp, gp, tr, site, shift, options: ModelOptions):
+def _scan_days(state: TileState, met_all: MetDay, tp, gp, tr, site, shift, senescent, options: ModelOptions):
     def body(st, m):
-        return _day_step(st, m, tp, gp, tr, site, shift, options)
+        return _day_step(st, m, tp, gp, tr, site, shift, senescent, options)
 
     if options.checkpoint:
         body = jax.checkpoint(body)
     return jax.lax.scan(body, state, met_all)
+
+
+def _drought_trait(pft, options: ModelOptions):
+    """Drought-senescence flag of the tile: the PFT trait (``dalec.DROUGHT_SENESCENCE_PFT``) when
+    ``options.drought_senescence`` is on, else 0 (calendar phenology only)."""
+    if not options.drought_senescence:
+        return jnp.zeros(())
+    return dalec.drought_senescence_trait(pft)
 
 
 def _phenology_shift(site: Site, options: ModelOptions):
@@ -386,12 +401,13 @@ def spinup(
     """
     require_float64()
     tr = pft_traits(pft)
+    senescent = _drought_trait(pft, options)
     shift = _phenology_shift(site, options)
     met_sp = prepare_met(spinup_forcing, site, options, gp)
     n_cycles = int(options.spinup_cycles) + (1 if options.steady_state_spinup else 0)
 
     def cycle(st, k):
-        st, (_, daily) = _scan_days(st, met_sp, tp, gp, tr, site, shift, options)
+        st, (_, daily) = _scan_days(st, met_sp, tp, gp, tr, site, shift, senescent, options)
         if options.steady_state_spinup:
             ss = dalec.steady_state_pools(
                 jnp.maximum(jnp.mean(daily["npp"]), 1e-6),
@@ -447,9 +463,10 @@ def run_tile(
     if spinup_forcing is not None:
         state = spinup(state, spinup_forcing, tp, gp, pft, site, options)
     tr = pft_traits(pft)
+    senescent = _drought_trait(pft, options)
     shift = _phenology_shift(site, options)
     met_all = prepare_met(forcing, site, options, gp)
-    final, (hourly, daily) = _scan_days(state, met_all, tp, gp, tr, site, shift, options)
+    final, (hourly, daily) = _scan_days(state, met_all, tp, gp, tr, site, shift, senescent, options)
     return hourly, daily, final
 
 

@@ -27,6 +27,10 @@ class ModelOptions:
       temperature) so plant-available water is 0 in frozen midwinter (D&B fpasm [T]). §3.9 item 7 [D].
     - ``longwave``: "forcing" (isothermal net LW from LW↓ forcing, D&B "with-lwdown" [T][D]) or "brunt"
       (BETHY clear-sky emissivity with cloud correction [B]). model_spec §3.6.
+    - ``drought_senescence``: drought-driven leaf senescence of the grass PFTs (C3Gr, C4Gr:
+      ``tccas.model.dalec.DROUGHT_SENESCENCE_PFT``), an extra foliage turnover Φ_d(f_W) beside the calendar
+      leaf fall of §3.2 (``tccas.model.dalec.drought_senescence_factor``) [D]; False = DALEC2's calendar
+      phenology only (model_spec §3.2: "cold/drought deciduousness is not climate-driven in DALEC2").
     - ``southern_shift``: shift DALEC phenology days by 182.6 d south of the equator (§3.2 [D]).
     - ``spinup_cycles``: number of passes over the spin-up forcing (§2.2).
     - ``steady_state_spinup``: after the first spin-up pass, set C_woo, C_lit and C_som to the analytic
@@ -38,6 +42,7 @@ class ModelOptions:
     wind: str = "constant"
     dalec_step: str = "daily"
     frozen_soil: bool = True
+    drought_senescence: bool = True
     longwave: str = "forcing"
     southern_shift: bool = True
     spinup_cycles: int = 1

@@ -15,6 +15,12 @@ synthetic climates. V_m25 of DShr is 60 instead of BETHY's 160 µmol m-2 s-1: 16
 deciduous-shrub GPP of ~2000 gC m-2 yr-1 (§6.6: 200-800); TRY deciduous-shrub V_cmax25 is ~50-70
 (Kattge et al. 2009) — good science wins.
 
+Prior sets (:mod:`tccas.model.prior_sets`, environment variable ``TCCAS_PRIORS``): the tables below are
+the ``tccas_demo`` set; the default ``calibrated`` set replaces the prior mean and σ of the PFT-level
+parameters calibrated jointly at seven flux towers (``tccas site calibrate``; the packaged file
+``tccas/data/priors/dnb_calibrated.yaml`` records sites, years, cost and version). Where real data and the
+spec's priors disagree, the calibrated set follows the data (docs/calibration.md).
+
 PFT traits that are not parameters (C4 pathway, leaf-nitrogen scaling with depth, tree/grass) are static
 per PFT code and are derived from the ``pfts`` integer array by :func:`pft_traits` (documented choice for
 contract C1: traits are *not* carried inside :class:`TileParams`).
@@ -27,6 +33,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from tccas.model import prior_sets
 
 PFT_NAMES: tuple[str, ...] = (
     "NoVeg",
@@ -232,6 +240,27 @@ _DALEC = {
     ),
 }
 
+# Rooting depth z_root [m] per PFT: the rooting depth d_r of Zeng (2001, J. Hydrometeorol. 2, 525), Table 2,
+# for the IGBP class of each PFT (d_r: depth of the root profile fitted to the Jackson et al. 1996, Oecologia
+# 108, 389 / Canadell et al. 1996, Oecologia 108, 583 root database) [L]. Mapping PFT -> IGBP class (d_r):
+#   TrEv, TmEv -> evergreen broadleaf forest (3.0 m); TrDD, TmSg -> deciduous broadleaf forest (2.0 m);
+#   EvCn -> evergreen needleleaf forest (1.8 m); SgCn -> deciduous needleleaf forest (2.0 m);
+#   EShr -> closed shrublands (2.5 m); DShr -> open shrublands (3.1 m); C3Gr, C4Gr -> grasslands (1.5 m);
+#   Crop -> croplands (1.5 m); Tund -> 0.5 m (IGBP has no tundra class: the maximum rooting depth of tundra,
+#   0.5 ± 0.1 m, of Canadell et al. 1996); Wetl -> kept at the reference 1.5 m (permanent wetlands: saturated
+#   soils, no rooting-depth limit on supply); NoVeg uses the C3Gr value (harmless padding). TmEv's 3.0 m suits
+#   holm oak (Quercus ilex, FR-Pue), which roots into the fissured limestone below its shallow, stony soil
+#   (Rambal et al. 2003, Global Change Biol. 9, 1813). The prior of wmax_scale is z_root / 1.5 m, 1.5 m being
+#   the rooting depth of the site W_max of 225 mm (loam, model_spec §4.4): W_max(tile) = (θ_fc − θ_wp) z_root
+#   1000 mm. Bounds 0.2–4 (z_root 0.3–6 m).
+_ROOTING_DEPTH = [1.5, 3.0, 2.0, 3.0, 2.0, 1.8, 2.0, 2.5, 3.1, 1.5, 1.5, 0.5, 1.5, 1.5]  # m
+_Z_ROOT_SITE = 1.5  # m, rooting depth of the site W_max (model_spec §4.4)
+_WMAX_SCALE = [z / _Z_ROOT_SITE for z in _ROOTING_DEPTH]
+# f_W threshold of drought senescence (tccas.model.dalec.drought_senescence_factor): 0.4, the relative
+# extractable water of drought-stress onset of Granier et al. (1999, Ecol. Model. 116, 269) [L]; acts for the
+# grasses only (tccas.model.dalec.DROUGHT_SENESCENCE_PFT), the other PFTs carry the same inert value.
+_F_SENESC = [0.4] * N_PFT
+
 _REF_B = "model_spec §4.1 (BETHY mo_carparams.f90) [B]"
 _REF_DALEC = "model_spec §4.3: TCCAS r10043 demo priors [T] / defaults [D]; bounds CARDAMOM PARS_INFO_400 [C]"
 
@@ -279,12 +308,15 @@ _PER_PFT: tuple[ParamSpec, ...] = (
     _pft(
         "wmax_scale",
         "1",
-        np.ones(N_PFT),
+        _WMAX_SCALE,
         0.2,
         0.2,
-        3.0,
-        "model_spec §0 item 3-4 [T][?], §4.2",
-        "multiplier of the plant-available water capacity (TCCAS control items 3-4, identity [?])",
+        4.0,
+        "model_spec §0 item 3-4 [T][?], §4.2, §4.4; rooting depths of Zeng (2001, J. Hydrometeorol. 2, 525, "
+        "Table 2, IGBP classes) [L]",
+        "multiplier of the plant-available water capacity, W_max(tile) = site W_max x wmax_scale (TCCAS "
+        "control items 3-4, identity [?]); prior z_root(PFT) [m] / 1.5 m, the rooting depth of the site "
+        "W_max (loam, z_root = 1.5 m: 225 mm, model_spec §4.4); table and mapping at _ROOTING_DEPTH",
     ),
     _pft(
         "cw_scale",
@@ -300,7 +332,53 @@ _PER_PFT: tuple[ParamSpec, ...] = (
         _pft(name, units, vals, 0.2, lo, hi, _REF_DALEC, desc)
         for name, (vals, lo, hi, units, desc) in _DALEC.items()
     ),
+    _pft(
+        "f_senesc",
+        "1",
+        _F_SENESC,
+        0.2,
+        0.05,
+        0.8,
+        "Granier et al. (1999, Ecol. Model. 116, 269) REW 0.4 [L]; GSI ramp of Jolly et al. (2005, Global "
+        "Change Biol. 11, 619) [D] (tccas.model.dalec.drought_senescence_factor)",
+        "plant-available root-zone water fraction f_W = W_r/W_max below which drought senescence sheds "
+        "foliage (grasses only: tccas.model.dalec.DROUGHT_SENESCENCE_PFT; inert for the other PFTs)",
+    ),
 )
+
+
+
+def _with_prior_set(specs: tuple[ParamSpec, ...]) -> tuple[ParamSpec, ...]:
+    """The per-PFT entries under the active prior set (:mod:`tccas.model.prior_sets`): ``tccas_demo`` as
+    declared above; ``calibrated`` with the prior mean and σ of the calibrated (parameter, PFT) pairs of the
+    packaged prior file, bounds widened to include a calibrated value."""
+    if prior_sets.active_prior_set() != "calibrated":
+        return specs
+    source = f"tccas/{prior_sets.PACKAGED_FILE}"
+    names = tuple(p.name for p in specs)
+    over = prior_sets.overrides_from_document(prior_sets.packaged_document(), source, PFT_NAMES, names)
+    out = []
+    for p in specs:
+        if p.name not in over:
+            out.append(p)
+            continue
+        prior, sigma = np.array(p.prior), np.array(p.sigma)
+        for code, (value, sd) in over[p.name].items():
+            prior[code], sigma[code] = value, sd
+        pfts = ", ".join(PFT_NAMES[c] for c in sorted(over[p.name]))
+        out.append(
+            p._replace(
+                prior=prior,
+                sigma=sigma,
+                lower=np.minimum(p.lower, prior),
+                upper=np.maximum(p.upper, prior),
+                reference=f"{p.reference}; calibrated at flux towers for {pfts} ({source})",
+            )
+        )
+    return tuple(out)
+
+
+_PER_PFT = _with_prior_set(_PER_PFT)
 
 _REF_G = "model_spec §4.2 (BETHY mo_carparams.f90, control_bethy/101_paramslist) [B]"
 _GLOBAL: tuple[ParamSpec, ...] = (

@@ -9,6 +9,8 @@ A stream is a module of :mod:`tccas.obs` declaring
   ``CONFIG_ERROR_KEYS`` (config key of ``streams.<NAME>`` → error-model field it overrides);
 - ``VALID_RANGE`` (QC range of a value, obs_da_spec §1.5);
 - ``PARAMETERS``: its operator controls as ``tccas.model.ParamSpec`` records, named ``<NAME>_...``;
+- optionally ``INDEPENDENT_EVERY_DAYS`` (daily site series only, default 1): a daily series interpolated
+  from a coarser product keeps one day in that many when the site loader builds the stream;
 - ``model_equivalent(...)`` (the operator on plain arrays) and the uniform entry point
   ``equivalent(out, op, problem, settings, t_hour)`` → ``(n_obs,)`` model equivalents of ONE pixel from
   its ``tccas.model.PixelOutput``, operator-control dict, ``tccas.da.PixelProblem`` and
@@ -25,11 +27,11 @@ from __future__ import annotations
 from types import ModuleType
 
 from tccas import model
-from tccas.obs import fapar, gpp, latent_heat, nee, sensible_heat, sif, soil_moisture, vod
+from tccas.obs import fapar, gpp, lai, latent_heat, nee, sensible_heat, sif, soil_moisture, vod
 from tccas.obs.common import StreamErrorModel
 
 #: Registered stream modules, in the fixed order of the control vector, the cost and the outputs.
-REGISTRY: tuple[ModuleType, ...] = (fapar, sif, vod, soil_moisture, nee, latent_heat, sensible_heat, gpp)
+REGISTRY: tuple[ModuleType, ...] = (fapar, sif, vod, soil_moisture, nee, latent_heat, sensible_heat, gpp, lai)
 
 #: Attributes every stream module must declare (module docstring).
 REQUIRED_ATTRIBUTES = (

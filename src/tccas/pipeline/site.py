@@ -12,6 +12,9 @@ stage          what                                                            w
 ``posterior``  posterior run over the whole record, with daily σ               ``posterior.nc``
 ``validate``   skill of prior and posterior, calibration and validation years  ``skill.csv``, ``skill.md``
 ``report``     CalLMIP Phase 1 files, figures, one report page                 ``report.md``, ``callmip/``
+``calibrate``  joint multi-site calibration of the PFT-level parameters        prior file, control table
+``validation-  every site's daily GPP/ET/NEE skill in one table, beside          ``site_skill.csv``, ``.md``
+table``        DifferLand v1.0
 =============  ==============================================================  ==========================
 """
 
@@ -153,3 +156,84 @@ def stage_report(config: dict, site_id: str, prior_path, posterior_path, fit_pat
         meta=sd.attrs,
         periods=periods,
     )
+
+
+def calibration_settings(config: dict):
+    """(:class:`tccas.site.calibrate.CalibrationSettings`, :class:`tccas.da.AssimilationSettings`, sites) of
+    the ``calibration`` section of a validated site config."""
+    import dataclasses
+
+    from tccas.site import site_settings
+    from tccas.site.calibrate import PER_SITE_DEFAULT, SHARED_DEFAULT, CalibrationSettings
+
+    c = config["calibration"]
+    cal = CalibrationSettings(
+        shared=SHARED_DEFAULT if c["shared"] is None else tuple(c["shared"]),
+        per_site=PER_SITE_DEFAULT if c["per_site"] is None else tuple(c["per_site"]),
+        edc_weight=float(c["edc_weight"]),
+        max_iter=int(c["max_iter"]),
+        sigma_floor_rel=float(c["sigma_floor_rel"]),
+    )
+    settings = dataclasses.replace(site_settings(config), streams=tuple(c["streams"]))
+    sites = list(c["sites"] or config["sites"])
+    unknown = [s for s in sites if s not in config["sites"]]
+    if unknown:
+        raise KeyError(
+            f"calibration sites {unknown} are not configured; configured: {', '.join(config['sites'])}"
+        )
+    return cal, settings, sites
+
+
+def stage_calibrate(config: dict, out, table_out) -> Path:
+    """Joint calibration of the PFT-level parameters on the calibration years of the configured calibration
+    sites (:func:`tccas.site.calibrate.calibrate`); writes the prior-parameter file ``out`` and the control
+    table ``table_out`` (:mod:`tccas.io.priors`)."""
+    from tccas import enable_float64
+    from tccas.io.priors import write_control_table, write_prior_file
+    from tccas.model import prior_sets
+    from tccas.pipeline.cluster import use_worker_environment
+    from tccas.site import calibration_period, load_configured_site
+    from tccas.site.calibrate import calibrate
+
+    use_worker_environment()
+    enable_float64()
+    cal, settings, site_ids = calibration_settings(config)
+    years = int(config["split"]["calibration_years"])
+    sites = []
+    for site_id in site_ids:
+        sd = load_configured_site(config, site_id)
+        sites.append(sd.between(*calibration_period(sd, years)))
+    result, _ = calibrate(sites, settings, cal, spinup_years=int(config["spinup"]["years"]), log=log.info)
+    log.info(
+        "calibration: cost %.1f -> %.1f, %d iterations (%s), reduced chi2 %.2f, %.0f s",
+        result.cost_prior,
+        result.cost_post,
+        result.n_iter,
+        result.status,
+        result.chi2_reduced,
+        result.seconds,
+    )
+    provenance = {
+        **result.provenance(),
+        "started_from_prior_set": prior_sets.active_prior_set(),
+        "streams": list(settings.streams),
+        "spinup": dict(config["spinup"]),
+        "site_config": {k: config[k] for k in ("run_id", "data_root", "co2")},
+    }
+    write_control_table(table_out, result)
+    return write_prior_file(out, result.shared_table(), provenance)
+
+
+def stage_validation_table(config: dict, skill_paths, csv_out, md_out) -> Path:
+    """One validation table of the sites' skill tables ``skill_paths`` (written by ``tccas site validate``):
+    daily GPP, ET and NEE per site, period and run (:func:`tccas.io.site_report.write_validation_table`),
+    with DifferLand v1.0's test-period skill beside it where the config names its table."""
+    from tccas.io.site_report import write_validation_table
+
+    skill = pd.concat([pd.read_csv(p) for p in skill_paths], ignore_index=True)
+    ref = config["validation"]["differland_skill"]
+    differland = None
+    if ref:
+        path = Path(ref) if Path(ref).is_absolute() else Path(config["data_root"]) / ref
+        differland = pd.read_csv(path)
+    return write_validation_table(skill, csv_out, md_out, differland)[0]

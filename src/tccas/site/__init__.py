@@ -16,7 +16,8 @@ From Python (a notebook), after switching JAX to float64 explicitly::
 A flux tower is one pixel of the regional machinery (the same model, cost and solver): see
 :mod:`tccas.site.run`; :func:`from_tile_pixel` loads a pixel of a regional tile as a site. Files are read
 through :mod:`tccas.io.flux` (:mod:`tccas.site.load`); the stages of
-the ``tccas site`` command and of ``workflow/sites.smk`` are in :mod:`tccas.pipeline.site`.
+the ``tccas site`` command and of ``workflow/sites.smk`` are in :mod:`tccas.pipeline.site`. The joint
+multi-site calibration of the PFT-level parameters is :mod:`tccas.site.calibrate`.
 """
 
 from tccas.site.config import load_sites_config, settings, site_settings, validate_sites_config

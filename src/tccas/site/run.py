@@ -96,8 +96,9 @@ def site_problem(sd: SiteData, settings: AssimilationSettings, spinup_years: int
     ``tccas.da.cost.problem_streams``): prepared streams (``sd.streams``, the EO streams of a regional pixel)
     as they are, daily tower series from ``sd.obs[stream]`` with σ ``sd.obs[stream + '_unc']`` (a missing σ
     taken as 0 so that the stream's model-error term alone remains; values outside the stream's
-    ``VALID_RANGE`` and gaps masked: :func:`tccas.da.daily_stream`); an enabled stream the site does not
-    observe is all-masked.
+    ``VALID_RANGE`` and gaps masked: :func:`tccas.da.daily_stream`; a stream module's
+    ``INDEPENDENT_EVERY_DAYS`` keeps one day in that many, counted from the first day of ``sd``); an enabled
+    stream the site does not observe is all-masked.
     """
     n_days = sd.dates.size
     obs = {}
@@ -107,6 +108,9 @@ def site_problem(sd: SiteData, settings: AssimilationSettings, spinup_years: int
             continue
         value = sd.obs[s].values if s in sd.obs else np.full(n_days, np.nan)
         unc = sd.obs[f"{s}_unc"].values if f"{s}_unc" in sd.obs else np.zeros(n_days)
+        every = int(getattr(stream_module(s), "INDEPENDENT_EVERY_DAYS", 1))
+        if every > 1:  # one day in `every` of a series interpolated from coarser composites
+            value = np.where(np.arange(n_days) % every == 0, value, np.nan)
         obs[s] = daily_stream(
             np.arange(n_days),
             value,
