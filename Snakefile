@@ -10,7 +10,8 @@
 #   maps/{region}.zarr                        region map store (Zarr v3, CF + GeoZarr), template-first
 #   maps/{region}.sentinels/*.json            template and per-tile sentinels
 #   maps/{region}.summary.json                finalize summary (per-tile convergence)
-#   quicklook/{region}/*.png                  quick-look maps
+#   maps/{region}.overviews.zarr              overview pyramid of the 2-D maps (GeoZarr multiscales)
+#   quicklook/{region}/*.png                  quick-look maps (from the overviews)
 #   report/convergence.html                   per-tile convergence table (in `snakemake --report`)
 #
 # Config: the file given with --configfile (run with --replace-workflow-config), else config/config.yaml;

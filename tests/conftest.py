@@ -42,3 +42,32 @@ def real_data_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"real data folder not found at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def default_prior_run():
+    """:func:`run_with_default_prior`, for the tests of the calibrated default prior."""
+    return run_with_default_prior
+
+
+def run_with_default_prior(script: str, timeout: float = 900.0) -> dict:
+    """Run ``script`` in a fresh interpreter from the repository root without ``TCCAS_PRIORS`` (the default,
+    calibrated prior set, as a regional run uses it) and return the JSON object it prints last; the
+    script's output must report ``prior_set`` = ``calibrated``, which is checked and removed."""
+    import json
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TCCAS_PRIORS"}
+    proc = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert res.pop("prior_set") == "calibrated"
+    return res

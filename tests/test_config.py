@@ -32,7 +32,7 @@ def test_defaults_are_filled():
     assert config["assimilation"]["memory"] == 10
     assert config["regions"]["netherlands"]["tile_km"] == 100
     assert config["scenario"]["tree_pft"]["iberia"] == "TmEv"
-    assert len(planned_tiles(config, "netherlands")) == 20
+    assert len(planned_tiles(config, "netherlands")) == 11  # the 100 km tiles holding Dutch land
     assert set(config["regions"]) == {"netherlands"}  # regions not configured are not added
 
 
@@ -49,7 +49,10 @@ def test_defaults_are_filled():
         ),
         ({"regions": {"lapand": {}}}, r"regions: unknown region 'lapand' \(did you mean 'lapland'\?\)"),
         ({**NL, "period": {"start": "2018-05-01", "end": "2018-01-01"}}, r"period\.end .* before"),
-        ({"regions": {"iberia": {"points": [[26.6, 67.3]]}}}, r"outside the iberia box"),
+        (
+            {"regions": {"iberia": {"points": [[26.6, 67.3]]}}},
+            r"\(26\.6, 67\.3\) lies outside the iberia region: mainland Spain and mainland Portugal",
+        ),
         (
             {**NL, "assimilation": {"posterior": "laplace"}},
             r"assimilation\.posterior: 'laplace' is not one of",
@@ -61,7 +64,7 @@ def test_defaults_are_filled():
         ({"run_id": "x"}, r"<top level>: required key 'regions' missing"),
         (
             {"regions": {"netherlands": {"tile_km": 1, "points": []}}},
-            r"regions\.netherlands: no points; .*\.whole_region: true .* \(108500 tiles of 1 km\)",
+            r"regions\.netherlands: no points; .*\.whole_region: true .* \(38131 tiles of 1 km\)",
         ),
         (
             {"regions": {"netherlands": {"points": [[5.74, 52.17]], "whole_region": True}}},
@@ -88,9 +91,15 @@ def test_files_source_needs_an_existing_root_with_manifests(tmp_path):
     assert validate_config(config)["data"]["source"] == "files"
 
 
-def test_whole_region_plans_every_tile():
+def test_whole_region_plans_every_tile_with_land():
     config = validate_config({"regions": {"netherlands": {"tile_km": 100, "whole_region": True}}})
-    assert len(planned_tiles(config, "netherlands")) == 20
+    assert len(planned_tiles(config, "netherlands")) == 11
+
+
+def test_points_at_sea_or_abroad_are_rejected():
+    for lon, lat in [(4.0, 52.5), (4.40, 51.22)]:  # North Sea; Antwerp
+        with pytest.raises(ConfigError, match=rf"\({lon}, {lat}\) lies outside the netherlands region"):
+            validate_config({"regions": {"netherlands": {"tile_km": 1, "points": [[lon, lat]]}}})
 
 
 @pytest.mark.parametrize(
@@ -149,7 +158,7 @@ def test_cli_validate_config_exit_codes(tmp_path, repo_root):
     assert good.returncode == 0, good.stderr
 
 
-@pytest.mark.parametrize(("region", "count"), [("iberia", 156), ("lapland", 64), ("netherlands", 20)])
+@pytest.mark.parametrize(("region", "count"), [("iberia", 80), ("lapland", 43), ("netherlands", 11)])
 def test_cli_plan_tiles_counts(region, count):
     run = subprocess.run(
         [sys.executable, "-m", "tccas", "plan-tiles", "--region", region, "--tile-km", "100"],

@@ -125,8 +125,9 @@ def _date(period: Mapping[str, Any], key: str, source: str) -> dt.date:
 
 
 def check_consistency(config: dict, source: str = "config") -> None:
-    """Cross-field rules: window order, points inside their region (or an explicit ``whole_region``),
-    solver slots dividing the batch, a ``files`` data root holding each region's manifest."""
+    """Cross-field rules: window order, points inside their region's land polygon (docs/regions.md) or an
+    explicit ``whole_region``, solver slots dividing the batch, a ``files`` data root holding each region's
+    manifest."""
     period = config["period"]
     start, end = _date(period, "start", source), _date(period, "end", source)
     if end < start:
@@ -144,8 +145,8 @@ def check_consistency(config: dict, source: str = "config") -> None:
         for lon, lat in points:
             if not region.contains_lonlat(lon, lat):
                 raise ConfigError(
-                    f"{source}: regions.{name}.points: ({lon}, {lat}) lies outside the {name} box "
-                    f"lon {region.lon_min}..{region.lon_max}, lat {region.lat_min}..{region.lat_max}"
+                    f"{source}: regions.{name}.points: ({lon}, {lat}) lies outside the {name} region: "
+                    f"{region.definition} (docs/regions.md)"
                 )
         whole = bool(region_cfg.get("whole_region", False))
         if points and whole:
@@ -155,11 +156,11 @@ def check_consistency(config: dict, source: str = "config") -> None:
             )
         if not points and not whole:
             km = region_cfg.get("tile_km", 100)
-            xs, ys = region.tile_index_ranges(km)
+            n_tiles = len(tiles_for_region(name, km, config["grid"]["resolution_m"]))
             raise ConfigError(
                 f"{source}: regions.{name}: no points; list [lon, lat] points, or set "
                 f"regions.{name}.whole_region: true to process every tile of the region "
-                f"({len(xs) * len(ys)} tiles of {km} km)"
+                f"({n_tiles} tiles of {km} km)"
             )
     data = config.get("data", {})
     if data.get("source") == "files":
@@ -209,8 +210,8 @@ def load_config(path: str | Path) -> dict:
 
 
 def planned_tiles(config: dict, region: str) -> list[Tile]:
-    """The tiles of ``region`` a run processes: those containing the configured points, or all of them
-    (``whole_region: true``)."""
+    """The tiles of ``region`` a run processes: those containing the configured points, or every tile holding
+    a cell of the region's land polygon (``whole_region: true``; :func:`tccas.grid.tiles_for_region`)."""
     region_cfg = config["regions"][region]
     tile_km = region_cfg["tile_km"]
     points = region_cfg.get("points", [])

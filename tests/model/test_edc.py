@@ -24,6 +24,8 @@ FLUXES = {
     "respiration_het_litter": 3.5,
     "litter2som": 1.0,
     "respiration_het_som": 3.0,
+    "gpp": 10.0,
+    "respiration_auto": 5.0,
 }
 POOLS = {"lab": 100.0, "fol": 150.0, "roo": 120.0, "woo": 8000.0, "lit": 300.0, "som": 20000.0}
 
@@ -107,6 +109,16 @@ def test_lai_trend_and_evergreen():
     assert rep["evergreen_lai"]["penalty"] > 0.0
     assert edc.edc_report(sparse, M.default_tile_params(C3GR), C3GR)["evergreen_lai"]["passed"]  # grass
     assert "evergreen_lai" not in edc.edc_report(sparse, TP)  # no PFT codes: not evaluated
+
+
+def test_carbon_use_efficiency():
+    d = synthetic_daily()
+    assert edc.edc_report(d, TP, EVCN)["ra_gpp"]["value"] == pytest.approx(0.5)
+    d["respiration_auto"] = 0.3 * d["gpp"]  # CUE 0.7: Ra/GPP 0.1 below the band
+    rep = edc.edc_report(d, TP, EVCN)
+    assert rep["failed"] == ["ra_gpp"] and rep["ra_gpp"]["value"] == pytest.approx(0.3)
+    assert rep["ra_gpp"]["penalty"] == pytest.approx(0.5 * (0.1 / 0.05) ** 2)
+    assert edc.edc_report(d, TP, EVCN, edc.EDCSettings(ra_gpp_min=0.25))["all_passed"]
 
 
 def test_ranges():

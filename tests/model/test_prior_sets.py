@@ -26,11 +26,17 @@ def _run(value: str | None):
     )
 
 
+def _overrides(doc):
+    return prior_sets.overrides_from_document(
+        doc, "packaged", model.PFT_NAMES, model.TILE_PARAM_NAMES, model.GLOBAL_PARAM_NAMES
+    )
+
+
 def test_packaged_prior_file_is_valid_and_has_provenance():
     doc = prior_sets.packaged_document()
-    over = prior_sets.overrides_from_document(doc, "packaged", model.PFT_NAMES, model.TILE_PARAM_NAMES)
+    over = _overrides(doc)
     assert {"vcmax25", "leaf_lifespan", "wmax_scale"} <= set(over)
-    calibrated = {model.PFT_NAMES[c] for by_pft in over.values() for c in by_pft}
+    calibrated = {model.PFT_NAMES[c] for by_pft in over.values() for c in by_pft if c >= 0}
     assert calibrated == {"TmEv", "EvCn", "TmSg", "C4Gr", "DShr", "C3Gr"}
     prov = doc["provenance"]
     assert set(prov["sites"]) == {"FR-Pue", "FI-Hyy", "NL-Loo", "DE-Hai", "US-SRG", "US-Var", "RU-Fyo"}
@@ -52,3 +58,20 @@ def test_default_is_calibrated_and_demo_priors_stay_available():
 def test_unknown_prior_set_is_refused():
     bad = _run("tuned")
     assert bad.returncode != 0 and "TCCAS_PRIORS='tuned' is not a prior set" in bad.stderr
+
+
+def test_literature_file_covers_only_pfts_without_a_calibration_site():
+    lit = prior_sets.packaged_document(prior_sets.LITERATURE_FILE)
+    over = _overrides(lit)
+    calibrated = {c for by_pft in _overrides(prior_sets.packaged_document()).values() for c in by_pft}
+    assert over and not {c for by_pft in over.values() for c in by_pft} & calibrated
+    for name, by_pft in lit["parameters"].items():
+        for pft, entry in by_pft.items():
+            assert len(entry["source"]) > 40, (name, pft)  # every literature value cites its source
+    code = model.PFT_NAMES.index("EShr")
+    env = {k: v for k, v in os.environ.items() if k != prior_sets.ENV_VAR}
+    script = f"import tccas.model as M; print(float(M.param_spec('leaf_lifespan').prior[{code}]))"
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert float(proc.stdout) == lit["parameters"]["leaf_lifespan"]["EShr"]["value"], proc.stderr

@@ -68,6 +68,6 @@ def test_tile_input_paths_follow_contract_layout(tmp_path):
 
 def test_empty_tile_returns_no_results():
     problem = SimpleNamespace(n_pixels=0)
-    assert assimilate.run_tile_problem(problem, None, 4, None) == {}
+    assert assimilate.run_tile_problem(problem, None, 4, None, None) == 0  # no batch run
     with pytest.raises(ValueError, match="footprint_mode"):
-        assimilate.run_tile_problem(problem, None, 4, None, footprint_mode="joint")
+        assimilate.run_tile_problem(problem, None, 4, None, None, footprint_mode="joint")

@@ -77,7 +77,7 @@ def region_store(tmp_path):
     tile_obj = tile_from_name(tile)
     days = np.arange(np.datetime64("2018-01-20"), np.datetime64("2018-03-06"))
     rng = np.random.default_rng(1)
-    cells = rng.choice(100, 60, replace=False)
+    cells = np.sort(rng.choice(100, 60, replace=False))  # raster order, as build_tile_problem lists pixels
     rows, cols = np.divmod(cells, 10)
     status = np.where(np.arange(60) % 10 == 0, 3, 0)
     res = fake_results(60, days, status=status)
@@ -302,3 +302,61 @@ def test_tile_result_keeps_full_covariance(region_store):
     land = np.zeros((10, 10), bool)
     land[rows, cols] = True
     assert np.isnan(ds["x_cov_post"].values[:, :, ~land]).all()
+
+
+def test_streamed_write_and_finalize_do_not_depend_on_the_block_size(tmp_path):
+    """Issue #28: write-tile reads the per-tile result in blocks of rows and writes the time-resolved maps in
+    groups of time steps, the finalisation validates band by band and in groups of steps; with blocks of one
+    row and one step the region store is the same as with one block, and a NaN in the last step is found."""
+    stores = {}
+    for name, chunk_mb in (("whole", None), ("blocks", 1e-5)):
+        cfg = _config(tmp_path / name, time_step="daily")
+        if chunk_mb is not None:  # below the schema's minimum: one row, one time step per block
+            cfg["outputs"]["io_chunk_mb"] = chunk_mb
+        (tile,) = [t.name for t in products.planned_tiles(cfg, "netherlands")]
+        store = tmp_path / name / "maps.zarr"
+        products.init_store(cfg, "netherlands", store, tmp_path / name / "t.json", control_names=CONTROLS)
+        days = np.arange(np.datetime64("2018-01-20"), np.datetime64("2018-03-06"))
+        cells = np.sort(np.random.default_rng(2).choice(100, 70, replace=False))
+        rows, cols = np.divmod(cells, 10)
+        result = tmp_path / name / "r.zarr"
+        store_io.write_tile_result(
+            result, tile_from_name(tile), rows, cols, fake_results(70, days), days, CONTROLS, {}, chunk_mb
+        )
+        assert store_io.open_tile_result(result).attrs["block_rows"] == (1 if chunk_mb else 10)
+        sentinel = tmp_path / name / "s.json"
+        products.write_tile(cfg, "netherlands", tile, result, store, sentinel)
+        products.finalize(cfg, "netherlands", store, [sentinel], tmp_path / name / "summary.json")
+        stores[name] = (cfg, store, sentinel, rows, cols)
+    whole, blocks = (store_io.open_store(stores[k][1]).load() for k in ("whole", "blocks"))
+    assert whole.sizes["time"] == 45
+    xr.testing.assert_identical(whole.drop_attrs(deep=False), blocks.drop_attrs(deep=False))
+    cfg, store, sentinel, rows, cols = stores["blocks"]
+    arr = zarr.open_group(store, mode="r+")["gpp_series"]
+    arr[44, rows[0], cols[0]] = np.nan
+    with pytest.raises(store_io.StoreValidationError, match="gpp_series: 1 non-finite"):
+        products.finalize(cfg, "netherlands", store, [sentinel], tmp_path / "summary.json")
+
+
+def test_region_store_without_daily_series(tmp_path):
+    """``assimilation.store_daily_series: false``: per-tile results without ``series_*``, a region store
+    without time-resolved maps that finalises; a result without series refused by a store that has them."""
+    cfg = _config(tmp_path)
+    cfg["assimilation"]["store_daily_series"] = False
+    (tile,) = [t.name for t in products.planned_tiles(cfg, "netherlands")]
+    store = tmp_path / "maps.zarr"
+    products.init_store(cfg, "netherlands", store, tmp_path / "t.json", control_names=CONTROLS)
+    days = np.arange(np.datetime64("2018-01-20"), np.datetime64("2018-03-06"))
+    res = {k: v for k, v in fake_results(100, days).items() if not k.startswith("series_")}
+    rows, cols = np.divmod(np.arange(100), 10)
+    result = tmp_path / "r.zarr"
+    store_io.write_tile_result(result, tile_from_name(tile), rows, cols, res, days, CONTROLS, {})
+    sentinel = tmp_path / "s.json"
+    products.write_tile(cfg, "netherlands", tile, result, store, sentinel)
+    products.finalize(cfg, "netherlands", store, [sentinel], tmp_path / "summary.json")
+    ds = store_io.open_store(store)
+    assert ds.attrs["daily_series"] is False and not [v for v in ds.data_vars if v.endswith("_series")]
+    cfg["assimilation"]["store_daily_series"] = True
+    products.init_store(cfg, "netherlands", store, tmp_path / "t.json", control_names=CONTROLS)
+    with pytest.raises(ValueError, match=r"no daily series 'series_sif743'.*rerun init-store"):
+        products.write_tile(cfg, "netherlands", tile, result, store, sentinel)

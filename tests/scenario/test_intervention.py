@@ -70,8 +70,9 @@ def test_point_pixel_lookup():
             self.rows = np.array([0, row, 5])
             self.cols = np.array([0, col, 5])
 
-    assert intervention._point_pixel({tile.name: Problem()}, (lon, lat)) == (tile.name, 1)
-    assert intervention._point_pixel({tile.name: Problem()}, (lon + 0.5, lat)) is None
+    assert intervention._point_pixel(Problem(), (lon, lat)) == 1
+    assert intervention._point_pixel(Problem(), (lon + 0.5, lat)) is None
+    assert intervention._point_pixel(Problem(), None) is None
 
 
 def test_settings_from_config():

@@ -37,6 +37,8 @@ def test_recycle_plan_short_window_and_errors():
         ({"sapling_fraction": 0.0}, "sapling_fraction"),
         ({"prior_jacobian": "both"}, "prior_jacobian"),
         ({"grass_pfts": (3,)}, "grass_pfts"),
+        ({"initial_state": "spun_up"}, "initial_state"),
+        ({"equilibrium_cycles": 0}, "equilibrium_cycles"),
     ],
 )
 def test_settings_validation(kwargs, match):
@@ -45,7 +47,9 @@ def test_settings_validation(kwargs, match):
 
 
 def test_tree_pft_from_config_names_bad_pft():
-    config = {"scenario": {"tree_pft": {"iberia": "Oak"}, "horizon_years": 25}}
+    config = {
+        "scenario": {"tree_pft": {"iberia": "Oak"}, "horizon_years": 25, "initial_state": "assimilated"}
+    }
     with pytest.raises(ValueError, match=r"scenario\.tree_pft\.iberia.*Oak"):
         tree_pft_from_config(config, "iberia")
     config["scenario"]["tree_pft"]["iberia"] = "C3Gr"
@@ -53,4 +57,8 @@ def test_tree_pft_from_config_names_bad_pft():
         tree_pft_from_config(config, "iberia")
     config["scenario"]["tree_pft"]["iberia"] = "TmEv"
     assert tree_pft_from_config(config, "iberia") == PFT_NAMES.index("TmEv")
-    assert ScenarioSettings.from_config(config).horizon_years == 25
+    settings = ScenarioSettings.from_config(config)
+    assert settings.horizon_years == 25 and settings.initial_state == "assimilated"
+    assert settings.window_options() == settings.options  # the configured spin-up, no steady state
+    eq = ScenarioSettings().window_options()
+    assert eq.steady_state_spinup and eq.spinup_cycles == ScenarioSettings().equilibrium_cycles

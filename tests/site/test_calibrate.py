@@ -41,13 +41,14 @@ def synthetic_site(site_id, lat, lon, n_days, pfts, fractions, seed, start="2018
 def test_joint_layout_shares_pft_parameters_and_keeps_sites_apart():
     a = synthetic_site("A", 52.0, 5.0, 3, [C3GR], [1.0], 1)
     b = synthetic_site("B", 61.8, 24.3, 3, [EVCN, C3GR], [0.6, 0.4], 2)
-    cal = C.CalibrationSettings(shared=("vcmax25", "lma"), per_site=("wmax_scale",))
+    cal = C.CalibrationSettings(shared=("vcmax25", "lma", "f_rl"), per_site=("wmax_scale",))
     jp = C.joint_problem([a, b], settings(streams=("nee",)), cal, spinup_years=0)
     labels = jp.joint.labels(jp.site_ids)
     assert labels == [
         "vcmax25[C3Gr]",
         "lma[C3Gr]",
         "wmax_scale[A:0:C3Gr]",
+        "f_rl",  # a global parameter: one entry for both sites
         "vcmax25[EvCn]",
         "lma[EvCn]",
         "wmax_scale[B:0:EvCn]",
@@ -55,20 +56,25 @@ def test_joint_layout_shares_pft_parameters_and_keeps_sites_apart():
     ]
     names = jp.layout.names
     # site A's tile 0 and site B's tile 1 are both C3Gr: the same entry of z; A's padding tile is fixed
-    i_v0, i_v1 = names.index("vcmax25"), len(names) // 2 + names.index("vcmax25")
+    i_v0, i_v1 = names.index("vcmax25"), (len(names) - 1) // 2 + names.index("vcmax25")
     assert jp.joint.index[0, i_v0] == jp.joint.index[1, i_v1] == 0
+    i_rl = names.index("f_rl")
+    assert jp.joint.index[0, i_rl] == jp.joint.index[1, i_rl] == labels.index("f_rl")
+    assert jp.prior.x0[labels.index("f_rl")] == model.param_spec("f_rl").prior
     assert jp.joint.index[0, i_v1] == -1 and jp.problems.fractions[0, 1] == 0.0
     z = np.asarray(jp.prior.x0) * np.linspace(1.1, 1.7, jp.joint.size)
     xs = np.asarray(C.site_vectors(z, jp))
     assert xs[0, i_v0] == xs[1, i_v1] == z[0]
     assert xs[0, i_v1] == jp.x_fixed[0, i_v1]  # the padding tile keeps its prior
-    assert xs[1, i_v0] == z[3]  # B's EvCn tile takes the EvCn entry
+    assert xs[1, i_v0] == z[4]  # B's EvCn tile takes the EvCn entry
     # days padded to the longest site, the padding days' observations masked
     assert jp.problems.forcing.t_air.shape == (2, 3, 24)
     with pytest.raises(ValueError, match="both shared and per-site"):
         C.CalibrationSettings(shared=("vcmax25",), per_site=("vcmax25",))
     with pytest.raises(ValueError, match="not a per-PFT"):
-        C.CalibrationSettings(shared=("c_w",))
+        C.CalibrationSettings(per_site=("c_w",))
+    with pytest.raises(KeyError):
+        C.CalibrationSettings(shared=("no_such_parameter",))
     with pytest.raises(ValueError, match="distinct"):
         C.joint_problem([a, a], settings(streams=("nee",)), cal, spinup_years=0)
 
@@ -144,6 +150,12 @@ def test_prior_file_and_control_table_round_trip(twin, tmp_path):
     assert prov["tccas_version"] and prov["created"].endswith("Z")
     over = prior_sets.overrides_from_document(doc, str(path), model.PFT_NAMES, model.TILE_PARAM_NAMES)
     assert over == {"vcmax25": {C3GR: (entry["value"], entry["sigma"])}}
+    # a global parameter has the single entry "all"
+    doc["parameters"]["f_rl"] = {"all": {"value": 0.3, "sigma": 0.05}}
+    over = prior_sets.overrides_from_document(
+        doc, "x", model.PFT_NAMES, model.TILE_PARAM_NAMES, model.GLOBAL_PARAM_NAMES
+    )
+    assert over["f_rl"] == {prior_sets.GLOBAL_CODE: (0.3, 0.05)}
     table = write_control_table(tmp_path / "controls.csv", result)
     df = pd.read_csv(table)
     assert list(df["control"]) == list(result.labels)
@@ -154,7 +166,8 @@ def test_prior_file_and_control_table_round_trip(twin, tmp_path):
     ("edit", "field"),
     [
         (lambda d: d.update(format="other"), "format"),
-        (lambda d: d["parameters"].update(c_w={"C3Gr": {"value": 1, "sigma": 1}}), "parameters.c_w"),
+        (lambda d: d["parameters"].update(c_w={"C3Gr": {"value": 1, "sigma": 1}}), "parameters.c_w.C3Gr"),
+        (lambda d: d["parameters"].update(nope={"all": {"value": 1, "sigma": 1}}), "parameters.nope"),
         (lambda d: d["parameters"]["vcmax25"].update(Oak={"value": 1, "sigma": 1}), "parameters.vcmax25.Oak"),
         (lambda d: d["parameters"]["vcmax25"]["C3Gr"].pop("sigma"), "parameters.vcmax25.C3Gr"),
         (lambda d: d["parameters"]["vcmax25"]["C3Gr"].update(sigma=-1), "parameters.vcmax25.C3Gr"),

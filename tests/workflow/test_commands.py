@@ -51,9 +51,9 @@ def test_validate_config_of_the_readme():
     assert proc.stdout.strip() == "config/config.yaml: valid"
 
 
-@pytest.mark.parametrize(("region", "count"), [("iberia", 156), ("lapland", 64), ("netherlands", 20)])
+@pytest.mark.parametrize(("region", "count"), [("iberia", 80), ("lapland", 43), ("netherlands", 11)])
 def test_plan_tiles_of_the_readme(region, count):
-    documented("tccas plan-tiles --region iberia --tile-km 100  # 156 tiles; lapland 64; netherlands 20")
+    documented("tccas plan-tiles --region iberia --tile-km 100  # 80 land tiles; lapland 43; netherlands 11")
     proc = run(f"tccas plan-tiles --region {region} --tile-km 100")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == f"total: {count} tiles"
@@ -128,7 +128,7 @@ def _yaml_blocks(text: str) -> list[str]:
 
 def test_slurm_region_config_of_the_profiles_readme(tmp_path):
     """The HPC region configuration of profiles/README.md validates once its data root holds a manifest
-    (without one it is refused: item 5 of issue #29) and plans the 20 tiles it promises."""
+    (without one it is refused: item 5 of issue #29) and plans the 11 land tiles it promises."""
     (block,) = [b for b in _yaml_blocks(PROFILES_README) if "netherlands" in b]
     config = yaml.safe_load(block)
     path = tmp_path / "netherlands.yaml"
@@ -141,7 +141,7 @@ def test_slurm_region_config_of_the_profiles_readme(tmp_path):
     path.write_text(yaml.safe_dump(config))
     proc = run(f"tccas plan-tiles --config {path}")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip().splitlines()[-1] == "total: 20 tiles"
+    assert proc.stdout.strip().splitlines()[-1] == "total: 11 tiles"
     documented(
         "snakemake --workflow-profile profiles/slurm --configfile netherlands.yaml --replace-workflow-config",
         PROFILES_README,

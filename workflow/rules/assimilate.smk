@@ -1,6 +1,6 @@
 # Assimilate one tile: a Dask LocalCluster (process workers, one thread each) inside the job runs the
 # vmapped per-pixel solver over fixed-size padded batches. `threads` = Dask workers; set dask.scheduler_address
-# in the config to use an existing (e.g. dask-jobqueue) cluster instead. Memory and run time follow the
+# in the config to use an existing (e.g. dask-jobqueue) cluster instead (the job then asks for one CPU). Memory and run time follow the
 # config and the tile size (common.smk: assimilate_mem_mb, assimilate_runtime).
 
 
@@ -18,10 +18,11 @@ rule assimilate_tile:
     priority: PRIORITY["assimilate"]
     conda:
         "../../envs/tccas.yaml"
-    threads: config["dask"]["n_workers"]
+    threads: assimilate_threads
     resources:
         mem_mb=assimilate_mem_mb,
         runtime=assimilate_runtime,
+        slurm_extra=slurm_nice("assimilate"),
     params:
         config=CONFIG_PATH,
         settings=rule_settings("assimilate_tile"),

@@ -11,6 +11,7 @@ from snakemake.exceptions import WorkflowError
 
 from tccas.config import ConfigError, load_config, planned_tiles, settings_digest
 from tccas.grid import REGIONS
+from tccas.io.output_store import load_registry
 from tccas.pipeline.cluster import parse_sinfo, slurm_request_problems
 from tccas.pipeline.regrid import manifest_path, product_files, load_manifest
 
@@ -63,10 +64,8 @@ tccas: the workflow stopped with a failed job (its log is named above; logs/ hol
 RESOURCES = config["data"]["root"]
 RESULTS = config["outputs"]["root"]
 PRODUCTS = ["forcing", "landcover", "fapar", "sif", "smos"]
-TILES = {
-    region: [t.name for t in planned_tiles(config, region)]
-    for region in config["regions"]
-}
+PLANNED = {region: planned_tiles(config, region) for region in config["regions"]}
+TILES = {region: [t.name for t in tiles] for region, tiles in PLANNED.items()}
 TILE_PATTERN = r"\d+kmE\d+N\d+"
 
 
@@ -174,10 +173,25 @@ def product_stamp(wildcards):
     return hashlib.sha256("\n".join(stamp).encode()).hexdigest()
 
 
+# Resources of the jobs: what each SLURM job asks for (memory [MB], run time [minutes], CPUs), from the config
+# and the size of what the job touches (a tile, a region's raster) with the measured costs of
+# benchmarks/README.md; memory and run time × the attempt (profiles/slurm: retries resubmit a job that ran
+# out of memory or time with twice and three times the request).
+
+
 def _tile_pixels(wildcards):
     """Cells of the job's tile (its edge in km is the prefix of the tile code, e.g. 1kmE4029N3237)."""
     km = int(wildcards.tile.split("km", 1)[0])
     return (km * 1000 // config["grid"]["resolution_m"]) ** 2
+
+
+def _region_cells(wildcards):
+    """Cells of the job's region raster: the bounding box of its planned tiles (the store grid)."""
+    tiles = PLANNED[wildcards.region]
+    size, res = tiles[0].size_m, tiles[0].res
+    width = max(t.x0 for t in tiles) + size - min(t.x0 for t in tiles)
+    height = max(t.y0 for t in tiles) + size - min(t.y0 for t in tiles)
+    return (width // res) * (height // res)
 
 
 def _model_days():
@@ -189,25 +203,42 @@ def _model_days():
     return days + 365 * period["spinup_years"]
 
 
+def _attached():
+    """Whether tile jobs use an existing Dask cluster (dask.scheduler_address) instead of their own."""
+    return bool(config["dask"].get("scheduler_address"))
+
+
+def assimilate_threads(wildcards):
+    """CPUs of a tile job: its dask.n_workers process workers, or one when it is attached to an existing
+    cluster (the job then only submits batches and writes the result; the workers are that cluster's).
+    """
+    return 1 if _attached() else config["dask"]["n_workers"]
+
+
+def _tile_result_bytes_per_cell():
+    """Bytes per cell of a tile result in memory: the daily series of five targets (float64), the control
+    covariance (float32, 50 controls) when stored, and 2000 B of maps and per-pixel vectors.
+    """
+    a = config["assimilation"]
+    return 5 * 8 * _model_days() + (4 * 50 * 50 if a["store_covariance"] else 0) + 2000
+
+
 def assimilate_mem_mb(wildcards, attempt):
     """Memory of a tile job [MB] from the config and the tile size, × attempt.
 
-    Per worker 1700 MB (JAX runtime and the loaded solver) plus the posterior chunk's XLA temporaries,
-    80 MiB = 84 MB per pixel and model year (assimilation.posterior_pixels at a time); in the job's process 800 MB
-    plus, per cell, the daily series of five targets and the control covariance (float32, 50 controls)
-    that the tile result holds. Measured (benchmarks/README.md): 4.3 GB max RSS for a 2-worker demo tile; the
-    request is 1.5 × the estimate, in whole GB.
+    Per local worker (none when attached) 1700 MB (JAX runtime and the loaded solver) plus the posterior
+    chunk's XLA temporaries, 80 MiB = 84 MB per pixel and model year (assimilation.posterior_pixels at a
+    time); in the job's process 800 MB plus the tile result (:func:`_tile_result_bytes_per_cell`). Measured
+    (benchmarks/README.md): 4.3 GB max RSS for a 2-worker demo tile; the request is 1.5 × the estimate, in
+    whole GB.
     """
     years = _model_days() / 365.0
-    a = config["assimilation"]
-    worker = 1700 + a["posterior_pixels"] * 84 * years
-    per_cell = (
-        5 * 8 * _model_days() + (4 * 50 * 50 if a["store_covariance"] else 0) + 2000
-    )
+    worker = 1700 + config["assimilation"]["posterior_pixels"] * 84 * years
+    workers = 0 if _attached() else config["dask"]["n_workers"]
     estimate = (
         800
-        + config["dask"]["n_workers"] * worker
-        + _tile_pixels(wildcards) * per_cell / 1e6
+        + workers * worker
+        + _tile_pixels(wildcards) * _tile_result_bytes_per_cell() / 1e6
     )
     return attempt * 1000 * ceil(1.5 * estimate / 1000)
 
@@ -216,12 +247,85 @@ def assimilate_runtime(wildcards, attempt):
     """Run time of a tile job [minutes] from the config and the tile size, × attempt.
 
     0.94 s per pixel for 10 iterations and a 1-year window on one worker (93.1 s for the 99 pixels of a
-    demo tile, README), in proportion to the iteration cap and the model days, shared by the workers; 3 ×
-    that (slower nodes, XLA compilation when a program is missing), at least 30 minutes.
+    demo tile, README), in proportion to the iteration cap and the model days, shared by dask.n_workers
+    workers (an attached cluster's workers are counted as that many too); 3 × that (slower nodes, XLA
+    compilation when a program is missing), at least 30 minutes.
     """
     seconds = 0.94 * config["assimilation"]["max_iter"] / 10 * _model_days() / 365
     minutes = _tile_pixels(wildcards) * seconds / config["dask"]["n_workers"] / 60
     return attempt * max(30, ceil(10 + 3 * minutes))
+
+
+# Regridding (benchmarks/README.md, "Regridding"): cells per second for one day of native files, 10 km tile,
+# upper bounds (2-core machine at load 12); land cover is read once, the other products once per day of the
+# model run. Memory: 350 MB measured for the tiny CI tile (max RSS 290–336 MB), plus the membership rows
+# (24 B each, 3 copies while sorting) of the QC-passed observations per cell and year (SIF 96, SMOS soil
+# moisture + L-VOD 128 + 114, FAPAR 19), the bilinear weights and lapse-rate terms of the forcing (≈ 100 B
+# per cell) and the ≤ 6 PFT slots of the land cover (≈ 100 B per cell).
+REGRID_CELLS_PER_S = {
+    "forcing": 24500,
+    "landcover": 70600,
+    "sif": 33100,
+    "smos": 40800,
+    "fapar": 54300,
+}
+REGRID_BYTES_PER_CELL_YEAR = {
+    "forcing": 100,
+    "landcover": 100,
+    "sif": 96 * 72,
+    "smos": (128 + 114) * 72,
+    "fapar": 19 * 72,
+}
+
+
+def regrid_mem_mb(wildcards, attempt):
+    """Memory of a regrid job [MB] from the tile size, the product and the model years, × attempt; 1.5 × the
+    estimate, at least 1 GB, in whole GB."""
+    years = 1 if wildcards.product == "landcover" else _model_days() / 365.0
+    per_cell = REGRID_BYTES_PER_CELL_YEAR[wildcards.product] * years
+    estimate = 350 + _tile_pixels(wildcards) * per_cell / 1e6
+    return attempt * 1000 * max(1, ceil(1.5 * estimate / 1000))
+
+
+def regrid_runtime(wildcards, attempt):
+    """Run time of a regrid job [minutes]: the tile's cells × days of files at the product's measured rate,
+    2 × that plus 5 minutes (start-up, Zarr writes), at least 10 minutes, × attempt."""
+    days = 1 if wildcards.product == "landcover" else _model_days()
+    seconds = _tile_pixels(wildcards) * days / REGRID_CELLS_PER_S[wildcards.product]
+    return attempt * max(10, ceil(5 + 2 * seconds / 60))
+
+
+def write_tile_mem_mb(wildcards, attempt):
+    """Memory of a region write [MB]: 1000 MB plus twice the tile result (read, then its store rows), × attempt,
+    in whole GB."""
+    estimate = 1000 + 2 * _tile_pixels(wildcards) * _tile_result_bytes_per_cell() / 1e6
+    return attempt * 1000 * ceil(estimate / 1000)
+
+
+# Passes over a whole region raster, one window at a time (the overview pyramid, the finalize checks): memory
+# is bounded by the window (tccas.io.overviews: 2048² cells, ≈ 40 B each), run time follows the region's
+# cells × 2-D maps. `tccas overviews` measured on the 2-core machine (a 4096 × 4096 store with 1000-cell
+# chunks, one mean map and the status map's mode): 5.2 × 10⁶ cell-maps per second; 4 × 10⁶ is used.
+REGION_CELL_MAPS_PER_S = 4e6
+REGION_MAPS = sum(1 for spec in load_registry() if spec.dims == ("y", "x"))
+
+
+def region_pass_mem_mb(wildcards, attempt):
+    """Memory of a windowed pass over a region raster [MB]: 2000 MB whatever the region's size, × attempt."""
+    return attempt * 2000
+
+
+def region_pass_runtime(wildcards, attempt):
+    """Run time of a windowed pass over a region raster [minutes]: its cells × 2-D maps at
+    :data:`REGION_CELL_MAPS_PER_S`, 3 × that plus 10 minutes, × attempt."""
+    seconds = _region_cells(wildcards) * REGION_MAPS / REGION_CELL_MAPS_PER_S
+    return attempt * ceil(10 + 3 * seconds / 60)
+
+
+def _known(value):
+    """A resource value that is already known: a number, else None (Snakemake's defaults that depend on
+    input sizes are placeholders until the inputs exist)."""
+    return value if isinstance(value, (int, float)) else None
 
 
 def check_slurm_requests():
@@ -256,8 +360,8 @@ def check_slurm_requests():
                 job.rule.name,
                 partition,
                 job.threads,
-                res.get("mem_mb"),
-                res.get("runtime"),
+                _known(res.get("mem_mb")),
+                _known(res.get("runtime")),
                 limits,
             )
         )
@@ -289,6 +393,27 @@ PRIORITY = {"solver": 10, "inputs": 5, "assimilate": 2, "scenario": 1}
 def program_priority(wildcards):
     """Priority of a precompile job: that of its program in :data:`PRIORITY`."""
     return PRIORITY[wildcards.program]
+
+
+# The same order on SLURM, where Snakemake's priorities only order the submissions: every job but the
+# solver's compilation is submitted with a SLURM nice value (`slurm_extra`), 100 per step below the solver's
+# priority, so that the compilation every tile job waits for starts first on a busy partition instead of
+# queueing behind ingest, regrid and store jobs (a user may only lower the priority of their own jobs).
+NICE_PER_PRIORITY = 100
+
+
+def _nice(priority):
+    return f"--nice={NICE_PER_PRIORITY * (PRIORITY['solver'] - priority)}"
+
+
+def slurm_nice(key=None):
+    """The `slurm_extra` resource of a rule whose priority is PRIORITY[key] (None: priority 0)."""
+    return _nice(PRIORITY[key] if key else 0)
+
+
+def program_nice(wildcards):
+    """The `slurm_extra` resource of a precompile job: the nice value of its program (0 for the solver)."""
+    return _nice(PRIORITY[wildcards.program])
 
 
 def regridded_inputs(wildcards):

@@ -20,6 +20,7 @@ if config["data"]["source"] == "synthetic":
         resources:
             mem_mb=scaled(4000),
             runtime=scaled(30),
+            slurm_extra=slurm_nice("inputs"),
         params:
             config=CONFIG_PATH,
             settings=rule_settings("make_demo_data"),

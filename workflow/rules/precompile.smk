@@ -20,6 +20,7 @@ rule precompile:
     resources:
         mem_mb=scaled(6000),
         runtime=scaled(60),
+        slurm_extra=program_nice,
     params:
         config=CONFIG_PATH,
         settings=rule_settings("precompile"),

@@ -1,6 +1,7 @@
-# Region map store: template first, one region write per tile (sentinel), finalize, quick-looks. init_store
-# and write_tile remove the region's summary before touching the store (it is no longer final), so a killed
-# write is redone: Snakemake alone would keep the summary and skip the missing tile sentinel.
+# Region map store: template first, one region write per tile (sentinel), finalize, the overview pyramid
+# (tccas.io.overviews) and the quick-looks drawn from it. init_store and write_tile remove the region's
+# summary before touching the store (it is no longer final), so a killed write is redone: Snakemake alone
+# would keep the summary and skip the missing tile sentinel.
 
 
 rule init_store:
@@ -16,6 +17,7 @@ rule init_store:
     resources:
         mem_mb=scaled(2000),
         runtime=scaled(10),
+        slurm_extra=slurm_nice(),
     params:
         config=CONFIG_PATH,
         settings=rule_settings("init_store"),
@@ -40,8 +42,9 @@ rule write_tile:
         "../../envs/tccas.yaml"
     threads: 1
     resources:
-        mem_mb=scaled(4000),
+        mem_mb=write_tile_mem_mb,
         runtime=scaled(20),
+        slurm_extra=slurm_nice(),
     params:
         config=CONFIG_PATH,
         settings=rule_settings("write_tile"),
@@ -67,7 +70,8 @@ rule finalize_store:
     threads: 1
     resources:
         mem_mb=scaled(4000),
-        runtime=scaled(30),
+        runtime=region_pass_runtime,
+        slurm_extra=slurm_nice(),
     params:
         config=CONFIG_PATH,
         settings=rule_settings("finalize_store"),
@@ -77,9 +81,31 @@ rule finalize_store:
         "--store {params.store} --sentinels {input} --summary {output} > {log} 2>&1"
 
 
-rule quicklook:
+rule overviews:
     input:
         f"{RESULTS}/maps/{{region}}.summary.json",
+    output:
+        directory(f"{RESULTS}/maps/{{region}}.overviews.zarr"),
+    log:
+        "logs/products/{region}/overviews.log",
+    benchmark:
+        "benchmarks/logs/products/{region}/overviews.tsv"
+    conda:
+        "../../envs/tccas.yaml"
+    threads: 1
+    resources:
+        mem_mb=region_pass_mem_mb,
+        runtime=region_pass_runtime,
+        slurm_extra=slurm_nice(),
+    params:
+        store=f"{RESULTS}/maps/{{region}}.zarr",
+    shell:
+        "tccas overviews --store {params.store} --output {output} > {log} 2>&1"
+
+
+rule quicklook:
+    input:
+        f"{RESULTS}/maps/{{region}}.overviews.zarr",
     output:
         report(
             directory(f"{RESULTS}/quicklook/{{region}}"),
@@ -97,12 +123,12 @@ rule quicklook:
         "../../envs/tccas.yaml"
     threads: 1
     resources:
-        mem_mb=scaled(4000),
+        mem_mb=scaled(2000),
         runtime=scaled(20),
+        slurm_extra=slurm_nice(),
     params:
         config=CONFIG_PATH,
         settings=rule_settings("quicklook"),
-        store=f"{RESULTS}/maps/{{region}}.zarr",
     shell:
         "tccas quicklook --config {params.config} --region {wildcards.region} "
-        "--store {params.store} --outdir {output} > {log} 2>&1"
+        "--overviews {input} --outdir {output} > {log} 2>&1"

@@ -17,8 +17,9 @@ rule regrid_product:
         "../../envs/tccas.yaml"
     threads: 1
     resources:
-        mem_mb=scaled(4000),
-        runtime=scaled(60),
+        mem_mb=regrid_mem_mb,
+        runtime=regrid_runtime,
+        slurm_extra=slurm_nice("inputs"),
     params:
         config=CONFIG_PATH,
         settings=rule_settings("regrid_product"),

@@ -20,5 +20,6 @@ rule tabulate_convergence:
     resources:
         mem_mb=scaled(1000),
         runtime=scaled(5),
+        slurm_extra=slurm_nice(),
     shell:
         "tccas report-table --summaries {input} --output {output} > {log} 2>&1"

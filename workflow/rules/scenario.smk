@@ -30,6 +30,7 @@ rule intervention:
     resources:
         mem_mb=scaled(8000),
         runtime=scaled(120),
+        slurm_extra=slurm_nice(),
     params:
         config=CONFIG_PATH,
         settings=rule_settings("intervention"),

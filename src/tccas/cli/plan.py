@@ -42,7 +42,10 @@ def _plan_tiles(args) -> int:
         region = get_region(name)
         x0, y0, x1, y1 = region.extent
         km = tiles[0].size_m // 1000 if tiles else args.tile_km
-        print(f"region {name}: extent EPSG:3035 x {x0}..{x1} y {y0}..{y1} m; {len(tiles)} tiles of {km} km")
+        print(
+            f"region {name} ({region.description}): extent EPSG:3035 x {x0}..{x1} y {y0}..{y1} m; "
+            f"{len(tiles)} tiles of {km} km"
+        )
         for tile in tiles:
             print(
                 f"  {tile.name}  x {tile.x0}..{tile.x0 + tile.size_m}  y {tile.y0}..{tile.y0 + tile.size_m}"
@@ -85,7 +88,9 @@ def register(subparsers) -> None:
     p.add_argument("config", help="YAML config file")
     p.set_defaults(func=_validate_config)
 
-    p = subparsers.add_parser("plan-tiles", help="print the tiles of a region or of a config's run")
+    p = subparsers.add_parser(
+        "plan-tiles", help="print the tiles of a region (those holding land of it) or of a config's run"
+    )
     p.add_argument("--region", help="lapland, iberia or netherlands")
     p.add_argument("--tile-km", type=int, default=100, help="tile edge in km (default 100)")
     p.add_argument("--config", help="print the tile plan of this config instead")

@@ -34,6 +34,7 @@ def _precompile(args) -> int:
 
 
 def _assimilate_tile(args) -> int:
+    from tccas.io.errors import CorruptFileError
     from tccas.pipeline.assimilate import assimilate_tile
 
     config = _config(args.config)
@@ -47,7 +48,7 @@ def _assimilate_tile(args) -> int:
             batch_size=args.batch_size,
             report_path=args.performance_report,
         )
-    except FileNotFoundError as err:
+    except (FileNotFoundError, CorruptFileError) as err:
         raise UserError(str(err)) from None
     return 0
 
@@ -102,12 +103,13 @@ def _finalize_store(args) -> int:
 
 
 def _quicklook(args) -> int:
-    from tccas.pipeline.quicklook import quicklooks
+    from tccas.io.overviews import OverviewError
+    from tccas.pipeline.overviews import overview_quicklooks
 
     config = _config(args.config)
     try:
-        quicklooks(config, _region(config, args.region), args.store, args.outdir)
-    except FileNotFoundError as err:
+        overview_quicklooks(config, _region(config, args.region), args.overviews, args.outdir)
+    except (FileNotFoundError, OverviewError) as err:
         raise UserError(str(err)) from None
     return 0
 
@@ -143,7 +145,8 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser(
         "assimilate-tile",
-        help="assimilate every land pixel of one tile (Dask LocalCluster, padded vmapped batches)",
+        help="assimilate every land pixel of one tile (Dask LocalCluster, padded vmapped batches; resumes "
+        "from the batches a killed run stored)",
     )
     _common(p, tile=True)
     p.add_argument(
@@ -197,9 +200,11 @@ def register(subparsers) -> None:
     p.add_argument("--summary", required=True, help="summary JSON (per-tile convergence) to write")
     p.set_defaults(func=_finalize_store)
 
-    p = subparsers.add_parser("quicklook", help="quick-look PNGs of a region store")
+    p = subparsers.add_parser("quicklook", help="quick-look PNGs of a region store, from its overviews")
     _common(p)
-    p.add_argument("--store", required=True, help="region store")
+    p.add_argument(
+        "--overviews", required=True, help="the region's overview store, results/maps/{region}.overviews.zarr"
+    )
     p.add_argument("--outdir", required=True, help="folder for the PNGs, results/quicklook/{region}")
     p.set_defaults(func=_quicklook)
 

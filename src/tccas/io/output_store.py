@@ -19,6 +19,11 @@ Chunks along y/x are one processing tile (``chunks: tile`` in the registry), so 
 same Zarr chunk and no sharding is needed for safe concurrent region writes; time is chunked by one step.
 Never append: the template is written once (metadata and coordinates only), tiles are written by
 ``region=`` (idempotent), and :func:`finalize_store` consolidates and validates.
+
+The per-tile DA results (``results/assimilate/{region}/{tile}.zarr``) are written here too: from the batches
+a tile job stored as they finished (:class:`BatchParts`), in blocks of rows (:func:`write_tile_result`).
+Every job of this module holds blocks of ``outputs.io_chunk_mb``, one variable of one tile at most, never a
+whole tile result or region (issue #28).
 """
 
 from __future__ import annotations
@@ -26,9 +31,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
 import shutil
+import uuid
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +50,8 @@ from affine import Affine
 
 from tccas.grid import CRS
 from tccas.grid.tiles import Tile
-from tccas.io._util import open_zarr
+from tccas.io._util import atomic_path, open_zarr
+from tccas.io.errors import CorruptFileError
 
 REGISTRY_PATH = Path(__file__).with_name("output_variables.yaml")
 CONVENTIONS = "CF-1.11"
@@ -373,48 +382,52 @@ def write_template(
     return path
 
 
-def tile_dataset(
-    tile: Tile,
-    values: Mapping[str, np.ndarray],
-    registry: Sequence[VariableSpec],
-) -> xr.Dataset:
-    """A Dataset over one tile holding the registry variables (already on the store's dims and dtypes)."""
-    data_vars = {}
-    for spec in registry:
-        if spec.name not in values:
-            raise KeyError(f"tile {tile.name}: no values for output variable {spec.name!r}")
-        arr = np.asarray(values[spec.name])
-        data_vars[spec.name] = (spec.dims, arr.astype(spec.dtype, copy=False))
-    return xr.Dataset(data_vars, coords={"y": tile.y.astype("float64"), "x": tile.x.astype("float64")})
-
-
-def write_tile_region(path: str | Path, tile: Tile, values: Mapping[str, np.ndarray]) -> dict[str, slice]:
+def write_tile_region(
+    path: str | Path, tile: Tile, blocks: Iterable[tuple[str, slice | None, np.ndarray]]
+) -> dict[str, slice]:
     """Write one tile's values into the region store by index region (idempotent; never appends).
 
-    The tile must lie on the store grid (checked against the template's coordinates).
+    ``blocks`` yields ``(variable, outer, values)``: ``values`` on the variable's dims and dtype over the
+    tile's y/x, at the indices ``outer`` (a slice) of its first dim (time, control or tile_slot; ``None``
+    for a map over y, x). A block is written straight into the Zarr arrays, so only the blocks the caller
+    holds are in memory; blocks aligned to the chunks (one tile along y/x, one time step, every control and
+    slot) write each chunk once. Every registry variable of the store must be written whole (checked after
+    the writes: a tile left incomplete keeps its write marker, :func:`begin_region_write`). The tile must lie
+    on the store grid (checked against the template's coordinates).
     """
     path = Path(path)
-    store = xr.open_zarr(path, consolidated=False)
-    registry = [s for s in load_registry() if s.name in store]
-    grid = grid_of_store(store)
-    region = grid_region_checked(grid, tile, store)
-    ds = tile_dataset(tile, values, registry)
-    sizes = {k: store.sizes[k] for k in ("time", "control", "tile_slot")}
-    for spec in registry:
-        for dim in spec.dims:
-            if dim in sizes and ds.sizes[dim] != sizes[dim]:
+    store = open_store(path)
+    specs = {s.name: s for s in load_registry() if s.name in store}
+    region = grid_region_checked(grid_of_store(store), tile, store)
+    group = zarr.open_group(path, mode="r+", zarr_format=3)
+    covered = dict.fromkeys(specs, 0)
+    for name, outer, values in blocks:
+        if name not in specs:
+            raise KeyError(f"{path}: tile {tile.name}: no output variable {name!r} in the store")
+        spec = specs[name]
+        values = np.asarray(values)
+        index = (region["y"], region["x"])
+        if len(spec.dims) == 3:
+            size = store.sizes[spec.dims[0]]
+            start, stop, _ = (outer or slice(None)).indices(size)
+            if values.shape[0] != stop - start:
                 raise ValueError(
-                    f"{path}: tile {tile.name} has {ds.sizes[dim]} {dim} steps, the store has {sizes[dim]}"
+                    f"{path}: tile {tile.name} has {values.shape[0]} {spec.dims[0]} steps of {name} for "
+                    f"{stop - start} indices (the store has {size})"
                 )
-    ds = ds.drop_vars(["x", "y"])
-    full = {
-        "y": region["y"],
-        "x": region["x"],
-        "time": slice(None),
-        "control": slice(None),
-        "tile_slot": slice(None),
-    }
-    ds.to_zarr(path, region={d: full[d] for d in ds.dims}, mode="r+", zarr_format=3, consolidated=False)
+            index = (slice(start, stop), *index)
+            covered[name] += stop - start
+        else:
+            covered[name] += 1
+        if values.shape[-2:] != (tile.ny, tile.nx):
+            raise ValueError(f"{path}: tile {tile.name}: {name} has y/x shape {values.shape[-2:]}")
+        group[name][index] = values.astype(spec.dtype, copy=False)
+    whole = {n: store.sizes[s.dims[0]] if len(s.dims) == 3 else 1 for n, s in specs.items()}
+    short = [n for n in specs if covered[n] != whole[n]]
+    if short:
+        raise KeyError(
+            f"{path}: tile {tile.name}: no values (or not every step) for output variables {short}"
+        )
     return region
 
 
@@ -450,7 +463,12 @@ ASSIMILATED_STATUS = (0, 1, 2)
 FAILED_STATUS = 2
 
 
-def validate_store(path: str | Path, tiles: Sequence[Tile] = ()) -> list[str]:
+def planes_per_block(plane_bytes: int, chunk_mb: float | None) -> int:
+    """How many planes of ``plane_bytes`` fit into one I/O block (at least one)."""
+    return max(1, io_block_bytes(chunk_mb) // max(1, plane_bytes))
+
+
+def validate_store(path: str | Path, tiles: Sequence[Tile] = (), chunk_mb: float | None = None) -> list[str]:
     """Finalize checks of a region store; returns the list of problems (empty = valid).
 
     Checks: every registry variable present with units/long_name and the EPSG:3035 grid mapping; CRS and
@@ -458,11 +476,15 @@ def validate_store(path: str | Path, tiles: Sequence[Tile] = ()) -> list[str]:
     variable where the status says converged (0) or max_iter (1); standard deviations ≥ 0; uncertainty
     reductions ≤ 1. Per tile of ``tiles`` (:func:`tile_problems`): every assimilated pixel has a finite cost
     at the prior and the posterior, and not all of them failed.
+
+    The values are read chunk by chunk: bands of one tile row of the store, and along time as many steps as
+    fit in ``chunk_mb`` MiB (default :data:`IO_CHUNK_MB`), so memory does not grow with the region. A store
+    written with the daily series switched off (``daily_series: false``) has no series variables.
     """
     path = Path(path)
     ds = open_store(path)
     problems: list[str] = []
-    registry = load_registry()
+    registry = [s for s in load_registry() if s.kind != "series" or ds.attrs.get("daily_series", True)]
     for spec in registry:
         if spec.name not in ds:
             problems.append(f"variable {spec.name} missing")
@@ -479,25 +501,40 @@ def validate_store(path: str | Path, tiles: Sequence[Tile] = ()) -> list[str]:
         problems.append(f"transform {tuple(ds.rio.transform())} != {tuple(grid.transform)}")
     if problems:
         return problems
-    status = ds["status"].values
+    group = zarr.open_group(path, mode="r", zarr_format=3)
+    status_spec = next(s for s in registry if s.name == "status")
     valid_flags = set(ds["status"].attrs["flag_values"])
-    seen = set(np.unique(status[np.isfinite(status)]).astype(int).tolist())
+    checked = [s for s in registry if s.kind in ("target", "series")]
+    seen: set[int] = set()
+    nonfinite = dict.fromkeys((s.name for s in checked), 0)
+    negative, above_one = set(), set()
+    for y0 in range(0, grid.ny, grid.tile_px):
+        band = slice(y0, min(y0 + grid.tile_px, grid.ny))
+        status = group["status"][band, :]
+        seen |= set(np.unique(status[status != status_spec.fill_value]).astype(int).tolist())
+        solved = np.isin(status, [0, 1])
+        for spec in checked:
+            arr = group[spec.name]
+            steps = arr.shape[0] if spec.kind == "series" else 1
+            step = planes_per_block(status.size * arr.dtype.itemsize, chunk_mb)
+            for t0 in range(0, steps, step):
+                values = arr[t0 : t0 + step, band, :] if spec.kind == "series" else arr[band, :]
+                finite = np.isfinite(values)
+                nonfinite[spec.name] += int(np.count_nonzero(~finite & solved))
+                if spec.name.endswith("_sd") and np.any(values[finite] < 0):
+                    negative.add(spec.name)
+                if spec.name.endswith("_ur") and np.any(values[finite] > 1 + 1e-6):
+                    above_one.add(spec.name)
     if seen - valid_flags:
         problems.append(f"status has values {sorted(seen - valid_flags)} outside flag_values")
-    solved = np.isin(status, [0, 1])
-    for spec in registry:
-        if spec.kind not in ("target", "series"):
-            continue
-        values = ds[spec.name].values
-        bad = ~np.isfinite(values) & np.broadcast_to(solved, values.shape)
-        if bad.any():
+    for spec in checked:
+        if nonfinite[spec.name]:
             problems.append(
-                f"{spec.name}: {int(bad.sum())} non-finite values where status is converged/max_iter"
+                f"{spec.name}: {nonfinite[spec.name]} non-finite values where status is converged/max_iter"
             )
-        finite = values[np.isfinite(values)]
-        if spec.name.endswith("_sd") and finite.size and finite.min() < 0:
+        if spec.name in negative:
             problems.append(f"{spec.name}: negative standard deviation")
-        if spec.name.endswith("_ur") and finite.size and finite.max() > 1 + 1e-6:
+        if spec.name in above_one:
             problems.append(f"{spec.name}: uncertainty reduction above 1")
     for tile in tiles:
         problems.extend(tile_problems(ds, grid_region_checked(grid, tile, ds), tile.name))
@@ -543,11 +580,16 @@ def status_counts(path: str | Path, tile: Tile) -> dict[str, object]:
     }
 
 
-def finalize_store(path: str | Path, provenance: Mapping[str, object], tiles: Sequence[Tile] = ()) -> None:
-    """Validate (with the per-tile checks of ``tiles``), stamp provenance and consolidate metadata; raises
-    :class:`StoreValidationError`."""
+def finalize_store(
+    path: str | Path,
+    provenance: Mapping[str, object],
+    tiles: Sequence[Tile] = (),
+    chunk_mb: float | None = None,
+) -> None:
+    """Validate (with the per-tile checks of ``tiles``, chunk by chunk: :func:`validate_store`), stamp
+    provenance and consolidate metadata; raises :class:`StoreValidationError`."""
     path = Path(path)
-    problems = validate_store(path, tiles)
+    problems = validate_store(path, tiles, chunk_mb)
     if problems:
         raise StoreValidationError(f"{path}: " + "; ".join(problems))
     group = zarr.open_group(path, mode="r+", zarr_format=3)
@@ -563,85 +605,255 @@ def finalize_store(path: str | Path, provenance: Mapping[str, object], tiles: Se
         zarr.consolidate_metadata(path, zarr_format=3)
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Per-tile DA results (contract C4: results/assimilate/{region}/{tile}.zarr), written batch by batch.
+
+# Keys of the per-tile result kept in float64: the control vectors the scenario restarts the model from
+# (tccas.pipeline.intervention.tile_posterior) — rounding them to float32 would move the scenario's model
+# state. Every other float is a map (targets, their σ, prior statistics, costs, DFS, uncertainty reductions,
+# daily series, cover fractions) that the region store keeps as float32 anyway, so float64 buys nothing:
+# stored as float32 (≈ 7 significant digits; a daily series' time mean then differs from the mean of the
+# float64 days by at most one float32 unit in the last place). ``x_cov_post`` was float32 already.
+RESULT_FLOAT64 = ("x_post", "x_prior", "x_sd_post", "x_sd_prior")
+# Compression of the per-tile result (Blosc zstd with byte shuffle: float maps compress ≈ 2×, masked cells
+# and int maps far more).
+RESULT_COMPRESSORS = (zarr.codecs.BloscCodec(cname="zstd", clevel=3, shuffle="shuffle"),)
+IO_CHUNK_MB = 256  # [D] memory budget of one I/O block (config outputs.io_chunk_mb)
+
+
+def result_dtype(key: str, values: np.ndarray) -> np.dtype:
+    """Stored dtype of per-tile result ``key`` (:data:`RESULT_FLOAT64` says which floats stay float64)."""
+    kind = np.asarray(values).dtype.kind
+    if kind in "iub":
+        return np.dtype(np.int32)
+    return np.dtype(np.float64 if key in RESULT_FLOAT64 else np.float32)
+
+
+def result_dims(key: str, ndim: int) -> tuple[str, ...]:
+    """Dims of per-tile result ``key`` whose per-pixel values have ``ndim`` dims (pixel axis included)."""
+    if ndim == 1:
+        return ("y", "x")
+    if key.startswith("series_"):
+        return ("day", "y", "x")
+    if ndim == 3:
+        return ("control", "control_b", "y", "x")
+    return ("tile_slot" if key in TILE_SLOT_KEYS else "control", "y", "x")
+
+
+def stored_results(results: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-pixel results cast to their stored dtypes (:func:`result_dtype`)."""
+    return {k: np.asarray(v).astype(result_dtype(k, v), copy=False) for k, v in results.items()}
+
+
+def io_block_bytes(chunk_mb: float | None) -> int:
+    """The I/O block budget [bytes] of ``outputs.io_chunk_mb`` (default :data:`IO_CHUNK_MB`)."""
+    return int((IO_CHUNK_MB if chunk_mb is None else chunk_mb) * 2**20)
+
+
+@dataclass(frozen=True)
+class BatchParts:
+    """The finished batches of one tile job, one compressed ``.npz`` file per batch in ``directory``
+    (``.{tile}.zarr.batches`` beside the per-tile result).
+
+    A batch's file is written under a temporary name and renamed when complete, so a file that exists holds
+    a whole batch and a batch interrupted while it ran or was written leaves no file: it is redone.
+    ``manifest.json`` holds the key of the job (inputs, settings, batching, code version); a rerun with
+    another key starts from no batch. Frozen and small: workers get it with each batch and write their part.
+    """
+
+    directory: Path
+
+    @classmethod
+    def open(cls, directory: str | Path, key: str) -> BatchParts:
+        """The parts of the job ``key``: kept from an interrupted run of the same job, else a fresh, empty
+        folder; temporary files of interrupted part writes are removed."""
+        directory = Path(directory)
+        manifest = directory / "manifest.json"
+        if directory.exists():
+            try:
+                same = json.loads(manifest.read_text()).get("key") == key
+            except (OSError, ValueError):
+                same = False
+            if not same:
+                shutil.rmtree(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        for tmp in directory.glob(".*.tmp*"):
+            tmp.unlink()
+        if not manifest.exists():
+            write_json(manifest, {"key": key})
+        return cls(directory)
+
+    def _path(self, batch: int) -> Path:
+        return self.directory / f"batch-{batch:07d}.npz"
+
+    def done(self) -> set[int]:
+        """Numbers of the batches whose part is complete."""
+        return {int(p.stem.split("-")[1]) for p in self.directory.glob("batch-*.npz")}
+
+    def write(self, batch: int, results: Mapping[str, np.ndarray]) -> Path:
+        """Store one batch's per-pixel results (real pixels only) in their stored dtypes, atomically."""
+        path = self._path(batch)
+        tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}-{uuid.uuid4().hex[:8]}.npz")
+        np.savez_compressed(tmp, **stored_results(results))
+        os.replace(tmp, path)
+        return path
+
+    def read(self, batch: int) -> dict[str, np.ndarray]:
+        """One batch's stored results; a missing or unreadable part is an error naming the file."""
+        path = self._path(batch)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: batch {batch} of the tile job has no stored result")
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                return {k: npz[k] for k in npz.files}
+        except (OSError, ValueError, zipfile.BadZipFile) as err:
+            raise CorruptFileError(
+                path, "", f"batch part cannot be read ({err}); delete it and rerun"
+            ) from err
+
+    def pixels(self, batch_size: int) -> Callable[[int, int], dict[str, np.ndarray]]:
+        """``fetch(p0, p1)``: the results of pixels ``p0 … p1 − 1`` from the parts of batches of
+        ``batch_size`` pixels (the last part read is kept, as consecutive ranges share a batch)."""
+        cache: dict[int, dict[str, np.ndarray]] = {}
+
+        def fetch(p0: int, p1: int) -> dict[str, np.ndarray]:
+            pieces: dict[str, list[np.ndarray]] = {}
+            for b in range(p0 // batch_size, -(-p1 // batch_size)):
+                if b not in cache:
+                    cache.clear()
+                    cache[b] = self.read(b)
+                lo, hi = max(p0 - b * batch_size, 0), p1 - b * batch_size
+                for k, v in cache[b].items():
+                    pieces.setdefault(k, []).append(v[lo:hi])
+            return {k: np.concatenate(v) for k, v in pieces.items()}
+
+        return fetch
+
+    def remove(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def batch_parts_dir(result: str | Path) -> Path:
+    """Folder of the finished batches of the tile job writing ``result`` (a hidden sibling), as an absolute
+    path: the Dask workers that write the batches may run in another working directory (a cluster the job
+    attached to, ``dask.scheduler_address``)."""
+    result = Path(result).resolve()
+    return result.with_name(f".{result.name}.batches")
+
+
+def input_stamp(paths: Iterable[str | Path]) -> list[list[object]]:
+    """(path, size, modification time [ns]) of every file under ``paths``: what a job's inputs were."""
+    stamp: list[list[object]] = []
+    for root in sorted(Path(p) for p in paths):
+        files = [root] if root.is_file() else sorted(f for f in root.rglob("*") if f.is_file())
+        for f in files:
+            st = f.stat()
+            stamp.append([str(f), st.st_size, st.st_mtime_ns])
+    return stamp
+
+
+def _scatter(values: np.ndarray, rows, cols, shape: tuple[int, int], dtype) -> np.ndarray:
+    """The ``(…, *shape)`` raster of per-pixel ``values`` (first axis = pixel) with the fill elsewhere."""
+    fill = -1 if np.dtype(dtype).kind == "i" else np.nan
+    grid = np.full((*values.shape[1:], *shape), fill, dtype=dtype)
+    grid[..., rows, cols] = np.moveaxis(values, 0, -1)
+    return grid
+
+
 def write_tile_result(
     path: str | Path,
     tile: Tile,
     rows: np.ndarray,
     cols: np.ndarray,
-    results: Mapping[str, np.ndarray],
+    results: Mapping[str, np.ndarray] | Callable[[int, int], Mapping[str, np.ndarray]],
     dates: np.ndarray,
     control_names: Sequence[str],
     attrs: Mapping[str, object],
+    chunk_mb: float | None = None,
 ) -> Path:
-    """Write the raw per-tile DA result (float64, daily series) to ``path`` (overwritten: idempotent).
+    """Write the per-tile DA result to ``path`` atomically (temporary sibling, then renamed), block by block.
 
     ``results`` maps contract-C2 keys to arrays with leading axis ``n_pixels`` (pixel k at raster position
-    ``(rows[k], cols[k])``); scalars become ``(y, x)`` maps, ``x_*`` vectors ``(control, y, x)``, ``series_*``
-    ``(day, y, x)``, :data:`TILE_SLOT_KEYS` ``(tile_slot, y, x)``, the covariance ``x_cov_post``
-    ``(control, control_b, y, x)`` as float32.
-    Cells that are not listed (water / no data) hold NaN (float) or −1 (int).
+    ``(rows[k], cols[k])``, pixels in raster order), or is ``fetch(p0, p1)`` returning the results of pixels
+    ``p0 … p1 − 1`` (:meth:`BatchParts.pixels`). Scalars become ``(y, x)`` maps, ``x_*`` vectors
+    ``(control, y, x)``, ``series_*`` ``(day, y, x)``, :data:`TILE_SLOT_KEYS` ``(tile_slot, y, x)``, the
+    covariance ``x_cov_post`` ``(control, control_b, y, x)``; dtypes :func:`result_dtype`, Blosc-compressed.
+    Cells that are not listed (water / no data) hold NaN (float) or −1 (int); ``processed`` is 1 on listed
+    cells. The store is chunked along y in blocks of rows of at most ``chunk_mb`` MiB (all variables of a
+    block of a full-land tile; default :data:`IO_CHUNK_MB`), and only one block is in memory at a time.
     """
     path = Path(path)
     rows = np.asarray(rows, dtype=np.int64)
     cols = np.asarray(cols, dtype=np.int64)
+    if rows.size > 1 and np.any(np.diff(rows) < 0):
+        raise ValueError(f"tile {tile.name}: pixels are not in raster order (rows decrease)")
+    if callable(results):
+        fetch = results
+    else:
+        for key, values in results.items():
+            if np.shape(values)[0] != rows.size:
+                raise ValueError(
+                    f"tile {tile.name}: result {key!r} has {np.shape(values)[0]} pixels, expected {rows.size}"
+                )
+        fetch = lambda p0, p1: {k: v[p0:p1] for k, v in results.items()}  # noqa: E731
     ny, nx = tile.shape
-    data_vars = {}
-    for key, values in results.items():
-        values = np.asarray(values)
-        if values.shape[0] != rows.size:
-            raise ValueError(
-                f"tile {tile.name}: result {key!r} has {values.shape[0]} pixels, expected {rows.size}"
-            )
-        fill = np.nan if values.dtype.kind == "f" else -1
-        dtype = values.dtype if values.dtype.kind == "f" else np.int32
-        if values.ndim == 1:
-            grid = np.full((ny, nx), fill, dtype=dtype)
-            grid[rows, cols] = values
-            data_vars[key] = (("y", "x"), grid)
-        elif key.startswith("series_"):
-            grid = np.full((values.shape[1], ny, nx), fill, dtype=dtype)
-            grid[:, rows, cols] = values.T
-            data_vars[key] = (("day", "y", "x"), grid)
-        elif values.ndim == 3:  # x_cov_post: (pixel, control, control) → float32 (control, control_b, y, x)
-            grid = np.full((*values.shape[1:], ny, nx), np.nan, dtype=np.float32)
-            grid[:, :, rows, cols] = np.moveaxis(values, 0, -1)
-            data_vars[key] = (("control", "control_b", "y", "x"), grid)
-        else:
-            grid = np.full((values.shape[1], ny, nx), fill, dtype=dtype)
-            grid[:, rows, cols] = values.T
-            data_vars[key] = (("tile_slot" if key in TILE_SLOT_KEYS else "control", "y", "x"), grid)
-    land = np.zeros((ny, nx), dtype=np.int8)
-    land[rows, cols] = 1
-    data_vars["processed"] = (("y", "x"), land)
-    ds = xr.Dataset(
-        data_vars,
-        coords={
-            "y": tile.y.astype("float64"),
-            "x": tile.x.astype("float64"),
-            "day": np.asarray(dates, dtype="datetime64[ns]"),
-            "control": np.asarray(list(control_names), dtype=object),
-            **(
-                {"control_b": np.asarray(list(control_names), dtype=object)}
-                if "control_b" in {d for v in data_vars.values() for d in v[0]}
-                else {}
-            ),
-        },
-        attrs={"tile": tile.name, **attrs},
-    )
+    sample = stored_results(fetch(0, 1)) if rows.size else {}
+    expected = {"day": len(dates), "control": len(control_names), "control_b": len(control_names)}
+    per_row = nx * (1 + sum(v[0].nbytes for v in sample.values()))
+    block = int(max(1, min(ny, io_block_bytes(chunk_mb) // per_row)))
+    data_vars = {"processed": (("y", "x"), da.zeros((ny, nx), dtype=np.int8, chunks=(block, nx)))}
+    for key, values in sample.items():
+        dims = result_dims(key, values.ndim)
+        for dim, n in zip(dims[:-2], values.shape[1:], strict=True):
+            if n != expected.get(dim, n):
+                raise ValueError(
+                    f"tile {tile.name}: result {key!r} has {n} {dim} entries, expected {expected[dim]}"
+                )
+        fill = -1 if values.dtype.kind == "i" else np.nan
+        chunks = (*values.shape[1:], block, nx)
+        data_vars[key] = (dims, da.full((*values.shape[1:], ny, nx), fill, dtype=values.dtype, chunks=chunks))
+    coords = {
+        "y": tile.y.astype("float64"),
+        "x": tile.x.astype("float64"),
+        "day": np.asarray(dates, dtype="datetime64[ns]"),
+        "control": np.asarray(list(control_names), dtype=object),
+    }
+    if "x_cov_post" in sample:
+        coords["control_b"] = coords["control"]
+    ds = xr.Dataset(data_vars, coords=coords, attrs={"tile": tile.name, **attrs, "block_rows": block})
     ds = ds.rio.write_crs(CRS)
-    if path.exists():
-        shutil.rmtree(path)
-    enc = {"day": {"units": TIME_UNITS, "calendar": "proleptic_gregorian", "dtype": "float64"}}
-    ds.to_zarr(path, mode="w", zarr_format=3, consolidated=False, encoding=enc)
+    encoding = {k: {"compressors": RESULT_COMPRESSORS} for k in data_vars}
+    encoding["day"] = {"units": TIME_UNITS, "calendar": "proleptic_gregorian", "dtype": "float64"}
+    for stale in path.parent.glob(f".{path.name}.tmp*"):  # temporary stores of killed jobs
+        shutil.rmtree(stale, ignore_errors=True)
+    with atomic_path(path) as tmp:
+        ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False, encoding=encoding, compute=False)
+        group = zarr.open_group(tmp, mode="r+", zarr_format=3)
+        for r0 in range(0, ny, block):
+            r1 = min(r0 + block, ny)
+            p0, p1 = (int(p) for p in np.searchsorted(rows, [r0, r1]))
+            part = stored_results(fetch(p0, p1)) if p1 > p0 else {}
+            r, c = rows[p0:p1] - r0, cols[p0:p1]
+            land = np.zeros((r1 - r0, nx), dtype=np.int8)
+            land[r, c] = 1
+            group["processed"][r0:r1] = land
+            for key, values in sample.items():
+                got = part.get(key, np.empty((0, *values.shape[1:]), values.dtype))
+                group[key][..., r0:r1, :] = _scatter(got, r, c, (r1 - r0, nx), values.dtype)
     return path
+
+
+def open_tile_result(path: str | Path) -> xr.Dataset:
+    """Open a per-tile DA result written by :func:`write_tile_result` lazily (read it block by block)."""
+    path = Path(path)
+    if not (path / "zarr.json").exists():
+        raise FileNotFoundError(f"{path}: no per-tile assimilation result (run assimilate-tile first)")
+    return open_zarr(path, consolidated=False)
 
 
 def read_tile_result(path: str | Path) -> xr.Dataset:
     """Load a per-tile DA result written by :func:`write_tile_result` into memory."""
-    path = Path(path)
-    if not (path / "zarr.json").exists():
-        raise FileNotFoundError(f"{path}: no per-tile assimilation result (run assimilate-tile first)")
-    with open_zarr(path, consolidated=False) as ds:
+    with open_tile_result(path) as ds:
         return ds.load()
 
 

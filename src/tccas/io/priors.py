@@ -1,10 +1,11 @@
 """Files of a multi-site calibration (``tccas site calibrate``): the prior-parameter file, the control table.
 
 - **Prior-parameter file** (YAML, layout in :mod:`tccas.model.prior_sets`): the calibrated value and σ of
-  every shared PFT-level parameter (σ inflated as :mod:`tccas.site.calibrate` documents), with the prior
-  and the raw posterior σ beside them, and the provenance (sites and calibration dates, observation counts,
-  costs, χ², solver status, tccas version, date). Copied to ``src/tccas/data/priors/dnb_calibrated.yaml``
-  it is the default prior of every run (prior set ``calibrated``).
+  every shared PFT-level and global parameter (σ inflated as :mod:`tccas.site.calibrate` documents), with
+  the prior and the raw posterior σ beside them, and the provenance (sites and calibration dates,
+  observation counts, costs, χ², solver status, tccas version, date). Copied to
+  ``src/tccas/data/priors/dnb_calibrated.yaml`` it is the default prior of every run (prior set
+  ``calibrated``).
 - **Control table** (CSV): every control of the joint vector — shared and per site — with prior, posterior,
   σ prior, σ posterior, the σ written to the prior file, and the uncertainty reduction.
 
@@ -33,8 +34,8 @@ _HEADER = (
 
 
 def write_prior_file(path, table: dict, provenance: dict) -> Path:
-    """Write the prior-parameter file: ``table`` ``{parameter: {PFT: {"value", "sigma", …}}}`` and the
-    ``provenance`` mapping (``Calibration.shared_table()`` and ``Calibration.provenance()``)."""
+    """Write the prior-parameter file: ``table`` ``{parameter: {PFT or "all": {"value", "sigma", …}}}`` and
+    the ``provenance`` mapping (``Calibration.shared_table()`` and ``Calibration.provenance()``)."""
     path = Path(path)
     doc = {
         "format": prior_sets.FORMAT,
@@ -42,7 +43,9 @@ def write_prior_file(path, table: dict, provenance: dict) -> Path:
         "provenance": _plain(provenance),
         "parameters": _plain(table),
     }
-    prior_sets.overrides_from_document(doc, str(path), model.PFT_NAMES, model.TILE_PARAM_NAMES)
+    prior_sets.overrides_from_document(
+        doc, str(path), model.PFT_NAMES, model.TILE_PARAM_NAMES, model.GLOBAL_PARAM_NAMES
+    )
     with atomic_path(path) as tmp:
         Path(tmp).write_text(_HEADER + yaml.safe_dump(doc, sort_keys=False, width=110))
     return path
@@ -59,7 +62,9 @@ def read_prior_file(path) -> dict:
     except yaml.YAMLError as err:
         raise CorruptFileError(path, "", f"not valid YAML: {err}") from None
     try:
-        prior_sets.overrides_from_document(doc, str(path), model.PFT_NAMES, model.TILE_PARAM_NAMES)
+        prior_sets.overrides_from_document(
+            doc, str(path), model.PFT_NAMES, model.TILE_PARAM_NAMES, model.GLOBAL_PARAM_NAMES
+        )
     except prior_sets.PriorFileError as err:
         raise CorruptFileError(path, "", str(err).removeprefix(f"{path}: ")) from None
     return doc
@@ -73,7 +78,7 @@ def write_control_table(path, calibration) -> Path:
         {
             "control": list(c.labels),
             "name": list(c.joint.names),
-            "pft": [model.PFT_NAMES[p] for p in c.joint.pfts],
+            "pft": [model.PFT_NAMES[p] if p >= 0 else prior_sets.GLOBAL_KEY for p in c.joint.pfts],
             "site": [c.site_ids[s] if s >= 0 else "" for s in c.joint.sites],
             "tile": list(c.joint.tiles),
             "prior": c.x_prior,

@@ -10,8 +10,10 @@ Styles (from the ``quicklook`` column of the output-variable registry):
 * ``status``: solver status flags, a categorical map labelled with the CF ``flag_meanings``.
 
 NaN (water, no data, not yet written) is masked and drawn light grey; the colour-bar label is
-``long_name [units]``. Maps larger than ``max_pixels`` along an axis are block-averaged (NaN-aware) for the
-overview.
+``long_name [units]``. The region quick-looks draw a level of the region's overview pyramid
+(:mod:`tccas.io.overviews`, chosen by :func:`tccas.pipeline.overviews.overview_quicklooks`), so they never
+read a full-resolution map; a map still larger than ``max_pixels`` along an axis (e.g. the scenario's effect
+maps) is block-averaged here with the pyramid's NaN-aware block mean (:func:`tccas.io.overviews.block_mean`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import colors
 
+from tccas.io.overviews import block_mean
+
 STYLES = ("sequential", "uncertainty", "reduction", "diverging", "status")
 _CMAPS = {
     "sequential": "viridis",
@@ -36,21 +40,6 @@ _CMAPS = {
     "diverging": "RdBu_r",
     "status": "tab10",
 }
-
-
-def coarsen(data: np.ndarray, factor: int) -> np.ndarray:
-    """NaN-aware block mean of a 2-D array by an integer factor (edges padded with NaN)."""
-    if factor <= 1:
-        return data
-    ny, nx = data.shape
-    py, px = -ny % factor, -nx % factor
-    padded = np.pad(data.astype(np.float64), ((0, py), (0, px)), constant_values=np.nan)
-    blocks = padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor)
-    finite = np.isfinite(blocks)
-    count = finite.sum(axis=(1, 3))
-    total = np.where(finite, blocks, 0.0).sum(axis=(1, 3))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / count, np.nan)
 
 
 def colour_label(long_name: str, units: str) -> str:
@@ -96,7 +85,7 @@ def write_quicklook(
     if data.ndim != 2:
         raise ValueError(f"quick-look of {long_name!r} needs a 2-D map, got shape {data.shape}")
     if style != "status":
-        data = coarsen(data, int(np.ceil(max(data.shape) / max_pixels)))
+        data = block_mean(data, int(np.ceil(max(data.shape) / max_pixels)))
     lut = len(flag_values) if style == "status" and flag_values else None
     cmap = plt.get_cmap(_CMAPS[style], lut).with_extremes(bad="lightgrey")
     norm = _norm(style, data, flag_values)

@@ -397,7 +397,8 @@ def spinup(
     pass by the analytic steady state of §6.2, computed from that pass's mean NPP (floored at 1e-6),
     temprate and phenology rates, and the forcing is cycled once more so the fast pools adjust.
     The cycles are a ``lax.scan`` over one compiled pass (compile once, whatever the number of cycles).
-    Differentiable end to end; reproducible (no randomness).
+    :func:`run_tile` then applies :func:`relax_steady_state`. Differentiable end to end; reproducible (no
+    randomness).
     """
     require_float64()
     tr = pft_traits(pft)
@@ -429,6 +430,20 @@ def spinup(
     return state
 
 
+def relax_steady_state(state: TileState, tp) -> TileState:
+    """Relaxed steady state (Carvalhais et al. 2008, Global Biogeochem. Cycles 22, GB2007): the spun-up wood
+    and SOM pools scaled by the tile parameters η_woo and η_som, C_woo ← η_woo C_woo*, C_som ← η_som C_som*
+    [gC m-2] (prior 1: the run starts at the spun-up state).
+
+    A stand's history (harvest, afforestation, drainage) keeps real ecosystems away from the steady state
+    of their climate; with η < 1 a run starts below it and takes up carbon, as most towers do, which a run
+    from the steady state cannot. The scaling sets the initial state; it is not a flux, so the run's carbon
+    balance is unaffected.
+    """
+    pools = state.pools._replace(woo=state.pools.woo * tp.eta_woo, som=state.pools.som * tp.eta_som)
+    return state._replace(pools=pools)
+
+
 def require_float64() -> None:
     """Refuse to trace the model in float32: its daily carbon and water balances close to round-off only in
     float64 (model_spec §5.1 item 8). Entry points switch JAX to float64 explicitly
@@ -450,9 +465,10 @@ def run_tile(
 ):
     """Run one tile (one PFT on one pixel) over ``forcing``; returns ``(hourly, daily, final_state)``.
 
-    ``pools0`` is the state at the start of the spin-up if ``spinup_forcing`` is given, else at the start
-    of ``forcing``. ``state0`` (optional) overrides the documented initial water state of
-    :func:`initial_state`. Pure JAX; jit with ``options`` static.
+    ``pools0`` is the state at the start of the spin-up if ``spinup_forcing`` is given (the spun-up state,
+    relaxed by :func:`relax_steady_state`, starts the run), else at the start of ``forcing``. ``state0``
+    (optional) overrides the documented initial water state of :func:`initial_state`. Pure JAX; jit with
+    ``options`` static.
     """
     require_float64()
     tp, gp = tile_params, global_params
@@ -461,7 +477,7 @@ def run_tile(
     if state0 is not None:
         state = state._replace(pools=Pools(*pools0))
     if spinup_forcing is not None:
-        state = spinup(state, spinup_forcing, tp, gp, pft, site, options)
+        state = relax_steady_state(spinup(state, spinup_forcing, tp, gp, pft, site, options), tp)
     tr = pft_traits(pft)
     senescent = _drought_trait(pft, options)
     shift = _phenology_shift(site, options)

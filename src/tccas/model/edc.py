@@ -21,7 +21,15 @@ trend_<pool>               |relative trend of the annual-mean pool| ≤ ``pool_t
 lai_trend                  |relative trend of the annual-mean LAI| ≤ 0.5 % yr-1 (last years) [D]
 min_<x>, max_<x>           0 ≤ x(t) ≤ upper for the six pools and LAI (CARDAMOM EDCs 35-41)
 evergreen_lai              evergreen PFTs: min LAI ≥ 60 % of the year's peak LAI, every year [D]
+ra_gpp                     0.4 ≤ ΣRa/ΣGPP ≤ 0.6 over the run: carbon-use efficiency 0.4–0.6 [D]
 =========================  ==============================================================================
+
+Carbon-use efficiency (``ra_gpp``) [D]: tower NEE constrains Ra + Rh, not their split (at steady state
+NEE → 0 whatever the CUE), so the ratio of autotrophic respiration to GPP is a prior constraint from the
+literature: NPP/GPP = 0.47 ± 0.04 across forests (Waring et al. 1998, Tree Physiol. 18, 129), a mean CUE
+of 0.53 over 60 sites (DeLucia et al. 2007, Glob. Change Biol. 13, 1157), 0.46 ± 0.12 in the review of
+Collalti & Prentice (2019, Tree Physiol. 39, 1473); model_spec §6.6's plausible band 0.4–0.6 for Ra/GPP.
+σ = 0.05 (a quarter of the band).
 
 Steady state (EDCs 7-12). Bloom & Williams compare the rates at which each pool gains and loses carbon:
 for a pool in dynamic equilibrium under a repeated climate the mean input F̄_in equals the mean output
@@ -101,7 +109,10 @@ EDC_NAMES: tuple[str, ...] = (
     "lai_trend",
     *(f"{side}_{v}" for v in _RANGE_VARS for side in ("min", "max")),
     "evergreen_lai",
+    "ra_gpp",
 )
+_RA_GPP_SCALE = 0.05  # σ of the ra_gpp penalty [1]
+_GPP_FLOOR = 1e-6  # gC m-2 d-1: floor of the mean GPP in the denominator of Ra/GPP
 
 
 class EDCSettings(NamedTuple):
@@ -115,6 +126,8 @@ class EDCSettings(NamedTuple):
     pool_max: tuple[float, ...] | None = None  # upper pool bounds [gC m-2]; None: initial-pool prior uppers
     lai_max: float = 8.0  # upper LAI bound (model_spec §6.6: peak LAI 0.5-8)
     evergreen_fraction: float = 0.6  # evergreen PFTs keep ≥ this fraction of the year's peak LAI [D]
+    ra_gpp_min: float = 0.4  # ΣRa/ΣGPP over the run (module docstring: CUE 0.4-0.6) [D]
+    ra_gpp_max: float = 0.6
 
 
 class Constraint(NamedTuple):
@@ -234,9 +247,10 @@ def edc_constraints(
 
     ``daily``: the daily dict of :func:`tccas.model.run_tile` (arrays (n_days,)) or of
     :func:`tccas.model.run_tiles` ((n_tiles, n_days)); needs the pools ``c_<pool>``, ``lai``, ``t_mean``
-    and the DALEC2 fluxes. ``tile_params``: the :class:`~tccas.model.TileParams` of the run (leaves scalar or
-    (n_tiles,)). ``pfts``: PFT codes (scalar or (n_tiles,)) for the evergreen constraint, omitted when
-    ``None``. Steady-state constraints need ≥ 1 whole year of days, trends ≥ 2; shorter runs omit them.
+    and the DALEC2 fluxes (GPP and Ra included). ``tile_params``: the :class:`~tccas.model.TileParams` of
+    the run (leaves scalar or (n_tiles,)). ``pfts``: PFT codes (scalar or (n_tiles,)) for the evergreen
+    constraint, omitted when ``None``. Steady-state constraints need ≥ 1 whole year of days, trends ≥ 2;
+    shorter runs omit them.
     """
     lai = _need(daily, "lai")
     shape, n_days = lai.shape[:-1], lai.shape[-1]
@@ -271,6 +285,10 @@ def edc_constraints(
     if pfts is not None:
         evergreen = jnp.broadcast_to(jnp.isin(jnp.asarray(pfts), jnp.asarray(EVERGREEN_PFTS)), shape)
         out["evergreen_lai"] = _evergreen_constraint(lai, evergreen, float(settings.evergreen_fraction))
+    ra_gpp = jnp.mean(_need(daily, "respiration_auto"), axis=-1) / jnp.maximum(
+        jnp.mean(_need(daily, "gpp"), axis=-1), _GPP_FLOOR
+    )
+    out["ra_gpp"] = _interval(ra_gpp, settings.ra_gpp_min, settings.ra_gpp_max, _RA_GPP_SCALE)
     return {k: out[k] for k in EDC_NAMES if k in out}
 
 

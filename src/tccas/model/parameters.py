@@ -344,41 +344,80 @@ _PER_PFT: tuple[ParamSpec, ...] = (
         "plant-available root-zone water fraction f_W = W_r/W_max below which drought senescence sheds "
         "foliage (grasses only: tccas.model.dalec.DROUGHT_SENESCENCE_PFT; inert for the other PFTs)",
     ),
+    _pft(
+        "eta_woo",
+        "1",
+        np.ones(N_PFT),
+        0.3,
+        0.1,
+        3.0,
+        "Carvalhais et al. (2008, Global Biogeochem. Cycles 22, GB2007) [L]; prior 1 = steady state [D]",
+        "ratio of the wood pool at the start of the run to its spun-up value (tccas.model.core."
+        "relax_steady_state): "
+        "stand history relaxes the steady-state assumption (a young stand has eta_woo < 1)",
+    ),
+    _pft(
+        "eta_som",
+        "1",
+        np.ones(N_PFT),
+        0.3,
+        0.1,
+        3.0,
+        "Carvalhais et al. (2008, Global Biogeochem. Cycles 22, GB2007) [L]; prior 1 = steady state [D]",
+        "ratio of the soil organic carbon pool at the start of the run to its spun-up value "
+        "(tccas.model.core.relax_steady_state): eta_som < 1 a soil still accumulating carbon (a sink), "
+        "> 1 a soil losing it",
+    ),
 )
 
 
 
-def _with_prior_set(specs: tuple[ParamSpec, ...]) -> tuple[ParamSpec, ...]:
-    """The per-PFT entries under the active prior set (:mod:`tccas.model.prior_sets`): ``tccas_demo`` as
-    declared above; ``calibrated`` with the prior mean and σ of the calibrated (parameter, PFT) pairs of the
-    packaged prior file, bounds widened to include a calibrated value."""
+def _with_prior_set(per_pft: tuple[ParamSpec, ...], glob: tuple[ParamSpec, ...]):
+    """The per-PFT and global entries under the active prior set (:mod:`tccas.model.prior_sets`):
+    ``tccas_demo`` as declared here; ``calibrated`` with the prior mean and σ of the (parameter, PFT) pairs
+    and global parameters of the packaged prior files (literature values for PFTs without a calibration
+    site, then the tower calibration), bounds widened to include a new value."""
     if prior_sets.active_prior_set() != "calibrated":
-        return specs
-    source = f"tccas/{prior_sets.PACKAGED_FILE}"
-    names = tuple(p.name for p in specs)
-    over = prior_sets.overrides_from_document(prior_sets.packaged_document(), source, PFT_NAMES, names)
-    out = []
-    for p in specs:
-        if p.name not in over:
-            out.append(p)
-            continue
-        prior, sigma = np.array(p.prior), np.array(p.sigma)
-        for code, (value, sd) in over[p.name].items():
-            prior[code], sigma[code] = value, sd
-        pfts = ", ".join(PFT_NAMES[c] for c in sorted(over[p.name]))
-        out.append(
-            p._replace(
-                prior=prior,
-                sigma=sigma,
-                lower=np.minimum(p.lower, prior),
-                upper=np.maximum(p.upper, prior),
-                reference=f"{p.reference}; calibrated at flux towers for {pfts} ({source})",
-            )
+        return per_pft, glob
+    over: dict[str, dict[int, tuple]] = {}
+    for name in prior_sets.CALIBRATED_SET_FILES:
+        source = f"tccas/{name}"
+        entries = prior_sets.overrides_from_document(
+            prior_sets.packaged_document(name),
+            source,
+            PFT_NAMES,
+            tuple(p.name for p in per_pft),
+            tuple(p.name for p in glob),
         )
-    return tuple(out)
+        for param, by_code in entries.items():
+            for code, value_sd in by_code.items():
+                over.setdefault(param, {})[code] = (*value_sd, source)
 
+    def apply(p: ParamSpec) -> ParamSpec:
+        if p.name not in over:
+            return p
+        entries = over[p.name]
+        if p.per_pft:
+            prior, sigma = np.array(p.prior), np.array(p.sigma)
+            for code, (value, sd, _) in entries.items():
+                prior[code], sigma[code] = value, sd
+        else:
+            prior, sigma, _ = entries[prior_sets.GLOBAL_CODE]
+        notes = []
+        for source in dict.fromkeys(src for *_, src in entries.values()):
+            codes = sorted(c for c, e in entries.items() if e[2] == source)
+            pfts = "all PFTs" if codes == [prior_sets.GLOBAL_CODE] else ", ".join(PFT_NAMES[c] for c in codes)
+            notes.append(f"{pfts} from {source}")
+        return p._replace(
+            prior=prior,
+            sigma=sigma,
+            lower=np.minimum(p.lower, prior),
+            upper=np.maximum(p.upper, prior),
+            reference=f"{p.reference}; prior set 'calibrated': {'; '.join(notes)}",
+        )
 
-_PER_PFT = _with_prior_set(_PER_PFT)
+    return tuple(map(apply, per_pft)), tuple(map(apply, glob))
+
 
 _REF_G = "model_spec §4.2 (BETHY mo_carparams.f90, control_bethy/101_paramslist) [B]"
 _GLOBAL: tuple[ParamSpec, ...] = (
@@ -469,6 +508,7 @@ _GLOBAL: tuple[ParamSpec, ...] = (
     ),
 )
 
+_PER_PFT, _GLOBAL = _with_prior_set(_PER_PFT, _GLOBAL)
 PARAMETERS: tuple[ParamSpec, ...] = _PER_PFT + _GLOBAL
 
 _POOL_NAMES = ("lab", "fol", "roo", "woo", "lit", "som")

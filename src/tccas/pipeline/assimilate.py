@@ -16,7 +16,13 @@ Steps (ecosystem_aesthetics §2.2–§2.4, obs_da_spec §7.3):
    :class:`Batching`) over padded batches of ``pixels_per_batch`` pixels (one compiled executable per
    worker; padding rows repeat the batch's last pixel with ``valid = 0``), NumPy back out, per-batch
    progress with ETA in the rule's log, a Dask performance report per tile.
-5. Write the raw per-tile result (``results/assimilate/{region}/{tile}.zarr``, contract C4).
+5. Every finished batch is stored as it arrives (by the worker that ran it: the job process never holds the
+   tile's results) in ``.{tile}.zarr.batches`` beside the result; a rerun after a time-out or crash keeps
+   the finished batches and redoes the rest (:func:`run_tile_problem`).
+6. Write the per-tile result (``results/assimilate/{region}/{tile}.zarr``, contract C4) from the stored
+   batches in blocks of rows (``outputs.io_chunk_mb``): maps float32, the control vectors float64
+   (:data:`tccas.io.output_store.RESULT_FLOAT64`), compressed; daily series only with
+   ``assimilation.store_daily_series``. Then the stored batches are removed.
 
 The batched callables are built once per process and settings (``functools.cache``), so every batch of a
 tile reuses the same executable; batch shapes never change within a tile.
@@ -26,6 +32,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
+import json
 import logging
 import re
 import time
@@ -263,15 +271,14 @@ def _with_sigma_repr(batch, sigma: Mapping[str, np.ndarray] | None, n_real: int)
     return batch._replace(obs=obs, valid=valid)
 
 
-def _tasks(problem, batch_size: int, settings, sigma, land_cover: dict[int, tuple] | None = None):
-    """Padded batches as ``(key, n_real, args)``; records each batch's PFTs and cover fractions in
-    ``land_cover`` (so the PFT tile slots are stored with the results without re-materialising inputs)."""
+def _tasks(problem, batch_size: int, sigma, skip: frozenset[int] = frozenset()):
+    """Padded batches as ``(number, n_real, batch)`` with the representativeness errors ``sigma`` (None: as
+    built) and padding rows marked invalid; the batches in ``skip`` (already stored) are left out."""
     for b, padded, n_real in padded_index_batches(problem.n_pixels, batch_size):
+        if b in skip:
+            continue
         part = None if sigma is None else {s: v[padded] for s, v in sigma.items()}
-        batch = problem.batch(padded)
-        if land_cover is not None:
-            land_cover[b] = (np.asarray(batch.pfts)[:n_real], np.asarray(batch.fractions)[:n_real])
-        yield b, n_real, (_with_sigma_repr(batch, part, n_real), settings)
+        yield b, n_real, _with_sigma_repr(problem.batch(padded), part, n_real)
 
 
 def _gather(
@@ -288,59 +295,109 @@ def _gather(
     return out
 
 
+def store_batch(batch, settings, batching: Batching, parts, number: int, n_real: int, omit: tuple[str, ...]):
+    """Assimilate one padded batch on a worker (:func:`run_batch`) and store its real pixels' results, with
+    the batch's PFT tile slots (``pfts``, ``fractions``), as part ``number`` of ``parts``
+    (:class:`tccas.io.output_store.BatchParts`); keys starting with a prefix in ``omit`` are not kept.
+    Returns ``n_real``: the results stay on disk, never in the job process."""
+    out = run_batch("assimilate", batch, settings, batching)
+    out["pfts"] = np.asarray(batch.pfts)
+    out["fractions"] = np.asarray(batch.fractions)
+    parts.write(number, {k: v[:n_real] for k, v in out.items() if not k.startswith(omit)})
+    return n_real
+
+
+def _prepare_store(batch, settings, batching: Batching, *_):
+    """``prepare`` of :func:`store_batch` tasks: compile the assimilation for the batch shapes."""
+    compile_batch("assimilate", batch, settings, batching)
+
+
 def run_tile_problem(
     problem,
     settings,
     batch_size: int,
     dask: DaskSettings,
+    parts,
     report_path: str | Path | None = None,
     footprint_mode: str = "per_pixel",
     batching: Batching = Batching(),
-) -> dict[str, np.ndarray]:
-    """Prior pass, representativeness errors and assimilation of every pixel of ``problem``.
+    omit: tuple[str, ...] = (),
+) -> int:
+    """Prior pass, representativeness errors and assimilation of every pixel of ``problem`` whose batch is
+    not yet in ``parts`` (:class:`tccas.io.output_store.BatchParts`); returns the number of batches run.
 
-    Returns contract-C2 results with leading axis ``n_pixels`` (NumPy), plus ``pfts`` and ``fractions``
-    ``(n_pixels, n_tiles)``. ``footprint_mode="per_pixel"`` is
-    Mode A of obs_da_spec §7.3 (the only mode of the config schema). ``batching``: solver slots (default one
-    per pixel) and posterior chunks of every batch (:func:`assimilate_refilled`).
+    Each finished batch is stored as it completes (:func:`store_batch`: contract-C2 results of its real
+    pixels, ``pfts`` and ``fractions``), so a rerun after an interruption redoes only the batches that never
+    finished; a batch's results depend only on its pixels and the settings, so they equal those of an
+    uninterrupted run bit for bit. The prior pass (one forward run per pixel) is redone for the
+    representativeness errors of the remaining batches; it is skipped when every batch is stored.
+    ``footprint_mode="per_pixel"`` is Mode A of obs_da_spec §7.3 (the only mode of the config schema).
+    ``batching``: solver slots (default one per pixel) and posterior chunks of every batch
+    (:func:`assimilate_refilled`). ``omit``: result-key prefixes not stored.
     """
     if footprint_mode != "per_pixel":
         raise ValueError(f"footprint_mode {footprint_mode!r} is not supported (only 'per_pixel')")
     n = int(problem.n_pixels)
-    if n == 0:
-        return {}
+    done = frozenset(parts.done()) if n else frozenset()
+    todo = [(b, k) for b, _, k in padded_index_batches(n, batch_size) if b not in done]
+    if done:
+        log.info("%d of %d batches stored by an earlier run: kept", len(done), len(done) + len(todo))
+    if not todo:
+        return 0
     n_batches = -(-n // batch_size)
     with dask_client(dask, report_path) as client:
         t0 = time.perf_counter()
         prior = run_batches(
             client,
             functools.partial(run_batch, "prior"),
-            _tasks(problem, batch_size, settings, None),
+            ((b, k, (batch, settings)) for b, k, batch in _tasks(problem, batch_size, None)),
             n_batches,
             n,
             "prior",
             prepare=functools.partial(compile_batch, "prior"),
         )
-        prior_eq = _gather(prior, n, batch_size)
-        sigma = footprint_sigma_repr(prior_eq, problem.footprint_ids)
+        sigma = footprint_sigma_repr(_gather(prior, n, batch_size), problem.footprint_ids)
+        del prior
         log.info("prior pass and representativeness errors: %.1f s", time.perf_counter() - t0)
         t1 = time.perf_counter()
-        land_cover: dict[int, tuple] = {}
-        tasks = _tasks(problem, batch_size, settings, sigma, land_cover)
-        post = run_batches(
+        tasks = (
+            (b, k, (batch, settings, batching, parts, b, k, omit))
+            for b, k, batch in _tasks(problem, batch_size, sigma, done)
+        )
+        run_batches(
             client,
-            functools.partial(run_batch, "assimilate", batching=batching),
+            store_batch,
             tasks,
-            n_batches,
-            n,
+            len(todo),
+            sum(k for _, k in todo),
             "assimilate",
-            prepare=functools.partial(compile_batch, "assimilate", batching=batching),
+            prepare=_prepare_store,
         )
         log.info("assimilation pass: %.1f s", time.perf_counter() - t1)
-    out = _gather(post, n, batch_size)
-    out["pfts"] = np.concatenate([land_cover[b][0] for b in range(n_batches)]).astype(np.int32)
-    out["fractions"] = np.concatenate([land_cover[b][1] for b in range(n_batches)]).astype(np.float64)
-    return out
+    return len(todo)
+
+
+def result_key(
+    config: Mapping[str, Any], region: str, tile: str, problem, inputs, batch: int, batching
+) -> str:
+    """Key of the stored batches of a tile job (:class:`tccas.io.output_store.BatchParts`): SHA-256 of the
+    tccas version, the tile, its pixels, the assimilation settings, the batching and what the input stores
+    were (file sizes and modification times); batches of another key are never reused."""
+    import tccas
+    from tccas.io.output_store import input_stamp
+
+    payload = {
+        "version": tccas.__version__,
+        "region": region,
+        "tile": tile,
+        "pixels": hashlib.sha256(np.stack([problem.rows, problem.cols]).tobytes()).hexdigest(),
+        "settings": repr(assimilation_settings(config)),
+        "assimilation": config["assimilation"],
+        "batch": batch,
+        "batching": repr(batching),
+        "inputs": input_stamp(inputs),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def assimilate_tile(
@@ -355,10 +412,15 @@ def assimilate_tile(
 ) -> Path:
     """Assimilate every land pixel of one tile and write the per-tile result store ``output``.
 
-    ``inputs`` defaults to the C4 layout under ``outputs.root``; ``n_workers`` and ``batch_size`` override
-    ``dask.n_workers`` and ``assimilation.pixels_per_batch`` (benchmarks, invariance tests).
+    Resumable: finished batches are kept in ``.{tile}.zarr.batches`` beside ``output``
+    (:func:`tccas.io.output_store.batch_parts_dir`) until the store is written, and a rerun of the same job
+    (same inputs, settings and batch size: :func:`result_key`) continues from them. The store is assembled
+    from them in blocks of rows of ``outputs.io_chunk_mb`` (:func:`tccas.io.output_store.write_tile_result`),
+    written under a temporary name and renamed, then the batches are removed. ``inputs`` defaults to the C4
+    layout under ``outputs.root``; ``n_workers`` and ``batch_size`` override ``dask.n_workers`` and
+    ``assimilation.pixels_per_batch`` (benchmarks, invariance tests).
     """
-    from tccas.io.output_store import write_tile_result
+    from tccas.io.output_store import BatchParts, batch_parts_dir, write_tile_result
     from tccas.pipeline.problem import build_tile_problem
 
     t_start = time.perf_counter()
@@ -384,17 +446,27 @@ def assimilate_tile(
         batching.posterior_pixels,
         dask.n_workers,
     )
-    results = run_tile_problem(
+    omit = tuple(
+        prefix
+        for prefix, keep in (
+            ("x_cov_post", config["assimilation"]["store_covariance"]),
+            ("series_", config["assimilation"]["store_daily_series"]),
+        )
+        if not keep
+    )
+    key = result_key(config, region, tile, problem, paths.values(), batch, batching)
+    parts = BatchParts.open(batch_parts_dir(output), key)
+    n_run = run_tile_problem(
         problem,
         settings,
         batch,
         dask,
+        parts,
         report_path,
-        config["assimilation"].get("footprint_mode", "per_pixel"),
+        config["assimilation"]["footprint_mode"],
         batching,
+        omit,
     )
-    if not config["assimilation"].get("store_covariance", True):
-        results.pop("x_cov_post", None)
     names = slot_control_names(int(config["assimilation"]["max_tiles"]), settings)
     attrs = {
         "region": region,
@@ -405,6 +477,24 @@ def assimilate_tile(
         "n_workers": dask.n_workers,
         "wall_seconds": round(time.perf_counter() - t_start, 3),
     }
-    write_tile_result(output, tile_obj, problem.rows, problem.cols, results, problem.dates, names, attrs)
-    log.info("tile %s/%s written to %s in %.1f s", region, tile, output, time.perf_counter() - t_start)
+    write_tile_result(
+        output,
+        tile_obj,
+        problem.rows,
+        problem.cols,
+        parts.pixels(batch),
+        problem.dates,
+        names,
+        attrs,
+        config["outputs"]["io_chunk_mb"],
+    )
+    parts.remove()
+    log.info(
+        "tile %s/%s written to %s in %.1f s (%d batches run)",
+        region,
+        tile,
+        output,
+        time.perf_counter() - t_start,
+        n_run,
+    )
     return Path(output)

@@ -1,6 +1,7 @@
 """``make-demo-data``: synthetic native-format inputs for a region, generated from a known truth.
 
-For every planned tile of the region (config ``regions.<name>``) and the window ``period``:
+For every planned tile of the region (config ``regions.<name>``, any number of tiles) and the window
+``period``:
 
 1. Static rasters in their real layouts: CORINE CLC 2018 100 m GeoTIFF and an EPSG:3035 DEM over the tiles
    plus a 2 km margin (:func:`tccas.io.synthetic.rasters.demo_landscape`).
@@ -18,9 +19,10 @@ For every planned tile of the region (config ``regions.<name>``) and the window 
    (region-dependent share of days without overpass, ``SMOS_GAP``; frozen-soil Scene_Flags when T < 0 °C;
    RMSE with a tail above the
    8 K / 6 K thresholds), JRC-TIP 8-day composites (σ = 0.05 + 0.1·FAPAR, snow/cloud flags).
-   A footprint's truth is the mean of the pixel truths over its in-tile modelled cells; footprints (or parts)
-   outside the demo tile are assumed to behave like the tile mean (the demo world outside the tile is
-   unknown) — the same assumption the membership tables make in the DA.
+   The observation geometry covers all planned tiles at once (:class:`Cover`), so a footprint over a tile
+   edge is one observation; its truth is the mean of the pixel truths over its modelled cells in all tiles
+   (accumulated tile by tile), and a footprint without any modelled cell takes the mean of all pixels (the
+   demo world outside the tiles is unknown).
 5. ``truth.zarr`` (controls, per-pixel series and target maps, per-observation truth) and ``manifest.yaml``
    under ``{data.root}/{region}/``.
 """
@@ -32,6 +34,7 @@ import json
 import logging
 import shutil
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +67,8 @@ SMOS_GAP = {"lapland": 0.1, "iberia": 0.4, "netherlands": 0.3}
 TIP_DAYS = 8
 TIP_FLAGGED = 0.3  # share of composite cells flagged (cloud/convergence), besides snow [D]
 LC_IGBP = {"lapland": 1, "iberia": 8, "netherlands": 1}  # LC_MASK (IGBP majority class) of soundings [?]
+MAX_DEMO_CELLS = 1_000_000  # static demo rasters: 10 000 km² of 100 m cells (≈ 50 MB of fields) [D]
+ERA5_RES_DEG = 0.1
 
 
 def _area(tiles: list[Tile], margin_m: int = 2000) -> tuple[int, int, int, int]:
@@ -83,10 +88,18 @@ def _write_static(base: Path, region: str, tiles: list[Tile], rng) -> tuple[dict
     return {"corine": ["corine/U2018_CLC2018_V2020_20u1.tif"], "dem": [f"dem/dem_{region}.tif"]}, land
 
 
-def _write_forcing(base: Path, region: str, tiles: list[Tile], start, end, seed: int, z_mean: float, rng):
+def _era5_axes(tiles: list[Tile], res: float = ERA5_RES_DEG) -> tuple[np.ndarray, np.ndarray]:
+    """ERA5-Land node axes (degrees; lat descending, lon ascending) covering the tiles' bounding box with one
+    node west/south and two east/north of it (the bilinear stencil of every cell)."""
     x0, y0, x1, y1 = _area(tiles, 0)
-    lon_c, lat_c = xy_to_lonlat((x0 + x1) / 2, (y0 + y1) / 2)
-    lat, lon = s_era5.native_grid_for_point(float(lon_c), float(lat_c), 0.1)
+    lon, lat = xy_to_lonlat(np.array([x0, x1, x0, x1]), np.array([y0, y0, y1, y1]))
+    la = np.arange(np.floor(lat.min() / res) - 1, np.floor(lat.max() / res) + 3)[::-1] * res
+    lo = np.arange(np.floor(lon.min() / res) - 1, np.floor(lon.max() / res) + 3) * res
+    return np.round(la, 6), np.round(lo, 6)
+
+
+def _write_forcing(base: Path, region: str, tiles: list[Tile], start, end, seed: int, z_mean: float, rng):
+    lat, lon = _era5_axes(tiles)
     oro = np.maximum(z_mean + rng.normal(0.0, 10.0, (lat.size, lon.size)), 0.0)
     flavour = FLAVOUR.get(region, "era5_new")
     files = []
@@ -177,59 +190,160 @@ def run_truth(problem, settings, seed: int, batch_size: int) -> dict[str, np.nda
     return {"eq": eq, "series": series, "targets": targets, "x_true": x_true, "names": names}
 
 
-def _member_pixels(members, tile: Tile, pixel_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(footprint key, pixel index)`` of every in-tile member cell that is a modelled (land) pixel."""
+@dataclass(frozen=True)
+class Cover:
+    """The square (EPSG:3035 metres) around all planned tiles of a region over which the observation
+    geometry (TROPOSIF footprints, SMOS EASE2 window, JRC-TIP lattice) is generated once, so a footprint that
+    straddles a tile edge is one observation of every tile it covers. It has the ``bounds`` and ``size_m`` of
+    a :class:`~tccas.grid.Tile`, the only attributes the ``tccas.io.synthetic`` geometry generators read."""
+
+    bounds: tuple[float, float, float, float]
+    size_m: float
+
+
+def cover_of(tiles: list[Tile]) -> Cover:
+    """The square :class:`Cover` centred on the bounding box of ``tiles`` (side = its longer edge, m)."""
+    x0, y0, x1, y1 = _area(tiles, 0)
+    side = max(x1 - x0, y1 - y0)
+    cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+    return Cover((cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2), side)
+
+
+def _footprint_sums(members, tile: Tile, pixel_value: np.ndarray, pixel_index: np.ndarray):
+    """``(footprint keys, sum, count)`` of pixel values over each footprint's modelled cells in ``tile``;
+    ``pixel_value`` is ``(n_pixels,)`` or ``(n_pixels, n_fp)`` (SIF: the value at each footprint's hour)."""
     m = rg.split_by_tile(members, tile)
     row, col = tile.rowcol(m.ix.values, m.iy.values)
     pix = pixel_index[row, col]
     ok = pix >= 0
-    return m.fp_key.values[ok].astype(np.int64), pix[ok]
-
-
-def _footprint_truth(
-    members, tile: Tile, pixel_value: np.ndarray, pixel_index: np.ndarray
-) -> dict[int, float]:
-    """Mean of pixel values over each footprint's in-tile modelled cells (missing → not in dict)."""
-    keys, pix = _member_pixels(members, tile, pixel_index)
+    keys, pix = m.fp_key.values[ok].astype(np.int64), pix[ok]
     uniq, inverse = np.unique(keys, return_inverse=True)
-    mean = np.bincount(inverse, weights=pixel_value[pix]) / np.bincount(inverse)
-    return dict(zip(uniq.tolist(), mean.tolist(), strict=True))
+    values = pixel_value[pix] if pixel_value.ndim == 1 else pixel_value[pix, keys]
+    return uniq, np.bincount(inverse, weights=values), np.bincount(inverse).astype(float)
 
 
-def _records(records: list[tuple[np.ndarray, np.ndarray]], n_cols: int) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate (int64 obs keys, float columns) pairs; keys stay integers (they exceed 2^53)."""
-    if not records:
-        return np.zeros(0, np.int64), np.zeros((0, n_cols))
-    return (np.concatenate([k for k, _ in records]).astype(np.int64), np.concatenate([v for _, v in records]))
+class _Sums:
+    """Running sums over tiles of the truth of each footprint (``sum``, ``count`` per key) and of every
+    modelled pixel (``total``, ``n``: the fallback for footprints without a modelled cell in any tile)."""
+
+    def __init__(self, keys: np.ndarray, n_values: int = 1):
+        self.keys = np.asarray(keys, np.int64)
+        self.sum = np.zeros((n_values, self.keys.size))
+        self.count = np.zeros(self.keys.size)
+        self.total = np.zeros((n_values, self.keys.size))
+        self.n = 0
+
+    def add(self, uniq, sums, counts, k: int = 0) -> None:
+        pos = np.searchsorted(self.keys, uniq)
+        self.sum[k, pos] += sums
+        if k == 0:
+            self.count[pos] += counts
+
+    def truth(self) -> np.ndarray:
+        """Footprint truth ``(n_values, n_keys)``: mean over modelled cells of all tiles, else the mean over
+        all modelled pixels (the demo world outside the tiles behaves like their mean)."""
+        return np.where(self.count > 0, self.sum / np.maximum(self.count, 1), self.total / max(self.n, 1))
 
 
-def _lookup(table: dict[int, float], keys: np.ndarray, default: float) -> np.ndarray:
-    """Footprint truth for an array of keys; keys outside the tile take ``default`` (the tile mean)."""
-    return np.array([table.get(int(k), default) for k in np.ravel(keys)]).reshape(np.shape(keys))
-
-
-def _obs_sif(base, region, tile, problem, truth, pixel_index, rng, start, n_days):
-    eq = truth["eq"]["sif"]
-    files, records = [], []
+def _sif_geometry(cover: Cover, start, n_days: int, seed: int) -> list[dict]:
+    """Per day: TROPOSIF footprints over ``cover`` (own generator per day), their keys and hours."""
+    days = []
     for d in range(n_days):
-        date = start + d
-        geom = s_sif.troposif_footprints(tile, date, rng)
+        rng = np.random.default_rng([seed, 1, d])
+        geom = s_sif.troposif_footprints(cover, start + d, rng)
         n = geom["lon"].size
-        keys = np.arange(n)
+        hour = np.clip(time_index_hours(geom["time"].ravel(), start), 0, n_days * 24 - 1)
+        days.append({"geom": geom, "n": n, "hour": hour, "sums": _Sums(np.arange(n))})
+    return days
+
+
+def _smos_passes(
+    cover: Cover, region: str, start, n_days: int, rng
+) -> tuple[tuple[slice, slice], list[dict]]:
+    """The EASE2 window over ``cover`` and the SMOS passes of the window (a pass misses the area with
+    probability ``SMOS_GAP``): date, pass, time fields and the hour of the window centre."""
+    window = s_smos.ease2_window(cover)
+    _glat, glon = ease2_axes()
+    lon = glon[window[1]]
+    shape = (window[0].stop - window[0].start, window[1].stop - window[1].start)
+    key = _window_keys(window)
+    passes = []
+    for d in range(n_days):
+        for pass_ in ("A", "D"):
+            if rng.uniform() < SMOS_GAP[region]:
+                continue
+            days, secs = s_smos.smos_time_fields(start + d, lon[None, :], pass_, shape)
+            t = (
+                np.datetime64("2000-01-01T00:00:00", "s")
+                + days.astype("timedelta64[D]")
+                + secs.astype("timedelta64[s]")
+            )
+            hour = np.clip(time_index_hours(t.ravel(), start), 0, n_days * 24 - 1).reshape(shape)
+            passes.append(
+                {
+                    "date": start + d,
+                    "pass": pass_,
+                    "days": days,
+                    "secs": secs,
+                    "h_c": int(hour[shape[0] // 2, shape[1] // 2]),
+                    "sums": _Sums(np.sort(key.ravel()), 2),
+                }
+            )
+    return window, passes
+
+
+def _tip_composites(cover: Cover, n_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
+    """The JRC-TIP 0.01° lattice over ``cover`` (lat, lon, keys) and one accumulator per 8-day composite."""
+    lat, lon = s_tip.latlon_axes_for_tile(cover)
+    r = np.floor((90.0 - lat) / 0.01).astype(np.int64)[:, None]
+    c = np.floor((lon + 180.0) / 0.01).astype(np.int64)[None, :]
+    key = r * 36000 + c
+    return (
+        lat,
+        lon,
+        key,
+        [{"day": d, "sums": _Sums(np.sort(key.ravel()))} for d in range(0, n_days, TIP_DAYS)],
+    )
+
+
+def _accumulate(tile: Tile, truth, pixel_index, sif_days, smos_passes, tip_comps) -> None:
+    """Add one tile's truth to the footprint sums of every observation (the tile's hourly equivalents are
+    dropped afterwards: memory is bounded by one tile)."""
+    eq = truth["eq"]
+    for day in sif_days:
+        geom, n = day["geom"], day["n"]
         members, _ = rg.quad_membership(
-            keys, geom["lon_bounds"].reshape(n, 4), geom["lat_bounds"].reshape(n, 4), tile.res, tile
+            np.arange(n), geom["lon_bounds"].reshape(n, 4), geom["lat_bounds"].reshape(n, 4), tile.res, tile
         )
-        t_hour = time_index_hours(geom["time"].ravel(), start)
-        hour = np.clip(t_hour, 0, n_days * 24 - 1)
-        fp_key, fp_pix = _member_pixels(members, tile, pixel_index)  # footprint k: mean at its own hour
-        count = np.bincount(fp_key, minlength=n)
-        total = np.bincount(fp_key, weights=eq[fp_pix, hour[fp_key]], minlength=n)
-        value = np.where(count > 0, total / np.maximum(count, 1), eq[:, hour].mean(axis=0))
+        at_hour = eq["sif"][:, day["hour"]]  # (n_pixels, n_fp): each footprint at its own hour
+        day["sums"].add(*_footprint_sums(members, tile, at_hour, pixel_index))
+        day["sums"].total[0] += at_hour.sum(axis=0)
+        day["sums"].n += at_hour.shape[0]
+    members, _ = rg.ease2_membership(tile)
+    for p in smos_passes:
+        for k, var in enumerate(("sm", "vod")):
+            values = eq[var][:, p["h_c"]]
+            p["sums"].add(*_footprint_sums(members, tile, values, pixel_index), k=k)
+            p["sums"].total[k] += values.sum()
+        p["sums"].n += values.size
+    members, _ = rg.latlon_membership(tile, 0.01)
+    for comp in tip_comps:
+        values = eq["fapar"][:, comp["day"]]
+        comp["sums"].add(*_footprint_sums(members, tile, values, pixel_index))
+        comp["sums"].total[0] += values.sum()
+        comp["sums"].n += values.size
+
+
+def _write_sif(base, region, cover, sif_days, start, rng):
+    """Noisy TROPOSIF L2B daily files of the footprint truths; returns the files and the truth records."""
+    files, records = [], []
+    for d, day in enumerate(sif_days):
+        date, geom, n = start + d, day["geom"], day["n"]
+        value = day["sums"].truth()[0]
         sigma = 0.35 + 0.1 * np.abs(value)
         obs = value + rng.normal(0.0, 1.0, n) * sigma
         day_cf = rng.uniform(0.0, 0.15) if rng.uniform() < P_CLEAR[region] else rng.uniform(0.3, 1.0)
         cf = np.clip(day_cf + rng.normal(0.0, 0.05, n), 0.0, 1.0)
-        traps = s_sif.trap_indices(geom, tile)
         name = s_sif.l2b_filename(date)
         s_sif.write_troposif_l2b(
             base / "troposif" / str(date)[:4] / name,
@@ -239,90 +353,62 @@ def _obs_sif(base, region, tile, problem, truth, pixel_index, rng, start, n_days
             sigma,
             cf,
             np.full(n, LC_IGBP[region], np.uint8),
-            traps=traps,
+            traps=s_sif.trap_indices(geom, cover),
         )
         files.append(f"troposif/{str(date)[:4]}/{name}")
         key0 = int(str(date).replace("-", "")) * 10_000_000
-        records.append((key0 + keys, np.stack([value, obs], -1)))
+        records.append((key0 + np.arange(n), np.stack([value, obs], -1)))
     return files, _records(records, 2)
 
 
-def _obs_smos(base, region, tile, problem, truth, pixel_index, rng, start, n_days):
-    window = s_smos.ease2_window(tile)
-    _glat, glon = ease2_axes()
-    lon = glon[window[1]]
-    shape = (window[0].stop - window[0].start, window[1].stop - window[1].start)
-    members, _ = rg.ease2_membership(tile)
-    t_air = problem.native["t_air"].mean(axis=(1, 2))  # hourly, tile-area mean [°C]
+def _write_smos(base, window, smos_passes, t_air, rng):
+    """Noisy SMOS-IC daily files (frozen-soil flags when the tiles' mean air temperature is below 0 °C)."""
     files, records = [], []
-    for d in range(n_days):
-        date = start + d
-        for pass_ in ("A", "D"):
-            if rng.uniform() < SMOS_GAP[region]:
-                continue
-            days, secs = s_smos.smos_time_fields(date, lon[None, :], pass_, shape)
-            t = (
-                np.datetime64("2000-01-01T00:00:00", "s")
-                + days.astype("timedelta64[D]")
-                + secs.astype("timedelta64[s]")
-            )
-            hour = np.clip(time_index_hours(t.ravel(), start), 0, n_days * 24 - 1).reshape(shape)
-            h_c = int(hour[shape[0] // 2, shape[1] // 2])
-            sm_fp = _footprint_truth(members, tile, truth["eq"]["sm"][:, h_c], pixel_index)
-            vod_fp = _footprint_truth(members, tile, truth["eq"]["vod"][:, h_c], pixel_index)
-            sm_mean = float(truth["eq"]["sm"][:, h_c].mean())
-            vod_mean = float(truth["eq"]["vod"][:, h_c].mean())
-            rows = np.arange(window[0].start, window[0].stop)[:, None]
-            cols = np.arange(window[1].start, window[1].stop)[None, :]
-            key = rows * 1388 + cols
-            sm_true = _lookup(sm_fp, key, sm_mean)
-            vod_true = _lookup(vod_fp, key, vod_mean)
-            sm_sigma = np.full(shape, 0.04)
-            vod_sigma = 0.05 + 0.1 * vod_true
-            frozen = t_air[h_c] < 0.0
-            fields = {
-                "sm": np.clip(sm_true + rng.normal(0, 1, shape) * sm_sigma, 0.0, 0.7),
-                "sm_sigma": sm_sigma,
-                "vod": np.maximum(vod_true + rng.normal(0, 1, shape) * vod_sigma, 0.0),
-                "vod_sigma": vod_sigma,
-                "rmse": rng.gamma(3.0, 1.3, shape),
-                "scene_flags": np.full(shape, 2 if frozen else 0, np.int16),
-                "quality_flag": np.where(rng.uniform(size=shape) < 0.05, 2, 0).astype(np.int16),
-                "days": days,
-                "utc_seconds": secs,
-            }
-            name = s_smos.smos_ic_filename(date, pass_)
-            folder = "ASC" if pass_ == "A" else "DES"
-            s_smos.write_smos_ic(base / "smos_ic" / folder / name, date, pass_, fields, window)
-            files.append(f"smos_ic/{folder}/{name}")
-            date_key = int(str(date).replace("-", "")) * 10_000_000 + (0 if pass_ == "A" else 1_000_000)
-            records.append(
-                (
-                    (date_key + key).ravel(),
-                    np.stack(
-                        [sm_true.ravel(), fields["sm"].ravel(), vod_true.ravel(), fields["vod"].ravel()], -1
-                    ),
-                )
-            )
+    shape = (window[0].stop - window[0].start, window[1].stop - window[1].start)
+    for p in smos_passes:
+        order = np.argsort(np.argsort(_window_keys(window).ravel()))
+        sm_true, vod_true = (v[order].reshape(shape) for v in p["sums"].truth())
+        sm_sigma = np.full(shape, 0.04)
+        vod_sigma = 0.05 + 0.1 * vod_true
+        fields = {
+            "sm": np.clip(sm_true + rng.normal(0, 1, shape) * sm_sigma, 0.0, 0.7),
+            "sm_sigma": sm_sigma,
+            "vod": np.maximum(vod_true + rng.normal(0, 1, shape) * vod_sigma, 0.0),
+            "vod_sigma": vod_sigma,
+            "rmse": rng.gamma(3.0, 1.3, shape),
+            "scene_flags": np.full(shape, 2 if t_air[p["h_c"]] < 0.0 else 0, np.int16),
+            "quality_flag": np.where(rng.uniform(size=shape) < 0.05, 2, 0).astype(np.int16),
+            "days": p["days"],
+            "utc_seconds": p["secs"],
+        }
+        date, pass_ = p["date"], p["pass"]
+        name = s_smos.smos_ic_filename(date, pass_)
+        folder = "ASC" if pass_ == "A" else "DES"
+        s_smos.write_smos_ic(base / "smos_ic" / folder / name, date, pass_, fields, window)
+        files.append(f"smos_ic/{folder}/{name}")
+        date_key = int(str(date).replace("-", "")) * 10_000_000 + (0 if pass_ == "A" else 1_000_000)
+        columns = [sm_true.ravel(), fields["sm"].ravel(), vod_true.ravel(), fields["vod"].ravel()]
+        records.append(((date_key + _window_keys(window)).ravel(), np.stack(columns, -1)))
     return files, _records(records, 4)
 
 
-def _obs_tip(base, region, tile, problem, truth, pixel_index, rng, start, n_days):
-    lat, lon = s_tip.latlon_axes_for_tile(tile)
-    members, _ = rg.latlon_membership(tile, 0.01)
-    t_air = problem.native["t_air"].mean(axis=(1, 2)).reshape(n_days, 24).mean(1)
+def _window_keys(window: tuple[slice, slice]) -> np.ndarray:
+    """EASE2 M25 keys ``row·1388 + col`` of a (row, col) window, window-shaped."""
+    rows = np.arange(window[0].start, window[0].stop)[:, None]
+    cols = np.arange(window[1].start, window[1].stop)[None, :]
+    return rows * 1388 + cols
+
+
+def _write_tip(base, lat, lon, key, tip_comps, t_air_daily, start, rng):
+    """Noisy JRC-TIP 8-day composites (all flagged as snow when the tiles' mean air is below −2 °C)."""
     files, records = [], []
-    r = np.floor((90.0 - lat) / 0.01).astype(np.int64)[:, None]
-    c = np.floor((lon + 180.0) / 0.01).astype(np.int64)[None, :]
-    key = r * 36000 + c
-    for d in range(0, n_days, TIP_DAYS):
-        date = start + d
-        fp = _footprint_truth(members, tile, truth["eq"]["fapar"][:, d], pixel_index)
-        mean = float(truth["eq"]["fapar"][:, d].mean())
-        true = _lookup(fp, key, mean)
+    order = np.argsort(np.argsort(key.ravel()))
+    for comp in tip_comps:
+        date = start + comp["day"]
+        true = comp["sums"].truth()[0][order].reshape(key.shape)
         sigma = 0.05 + 0.1 * true
         flag = np.where(rng.uniform(size=true.shape) < TIP_FLAGGED, 2, 0).astype(np.uint8)
-        if t_air[d] < -2.0:
+        if t_air_daily[comp["day"]] < -2.0:
             flag[:] = 2  # snow: no valid retrieval
         value = np.clip(true + rng.normal(0, 1, true.shape) * sigma, 0.0, 1.0)
         name = s_tip.tip_filename(date)
@@ -337,19 +423,50 @@ def _obs_tip(base, region, tile, problem, truth, pixel_index, rng, start, n_days
     return files, _records(records, 2)
 
 
+def _records(records: list[tuple[np.ndarray, np.ndarray]], n_cols: int) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate (int64 obs keys, float columns) pairs; keys stay integers (they exceed 2^53)."""
+    if not records:
+        return np.zeros(0, np.int64), np.zeros((0, n_cols))
+    return (np.concatenate([k for k, _ in records]).astype(np.int64), np.concatenate([v for _, v in records]))
+
+
+def _pixel_truth(problem, truth, k: int) -> dict:
+    """The per-pixel part of one tile's truth kept for the truth store (daily series, targets, controls;
+    the hourly equivalents are not kept)."""
+    return {
+        "tile_index": np.full(problem.n_pixels, k),
+        "x_true": truth["x_true"],
+        "names": truth["names"],
+        "row": problem.rows,
+        "col": problem.cols,
+        "pft": problem.pfts,
+        "fraction": problem.fractions,
+        "series": truth["series"],
+        "targets": truth["targets"],
+    }
+
+
 def make_demo_data(config: dict, region: str) -> Path:
-    """Write the demo inputs and truth of ``region`` under ``{data.root}/{region}``; return the manifest
-    path."""
+    """Write the demo inputs and truth of every planned tile of ``region`` under ``{data.root}/{region}``;
+    return the manifest path.
+
+    One static raster pair and one set of forcing and observation files serve all tiles (a footprint over a
+    tile edge is one observation with one truth); the model truth runs tile by tile, so memory holds the
+    hourly equivalents of one tile only. The static rasters cover the tiles' bounding box plus 2 km: at most
+    :data:`MAX_DEMO_CELLS` cells.
+    """
     from tccas.da.pixel import AssimilationSettings
 
     if region not in config["regions"]:
         raise ValueError(f"region {region!r} is not configured")
     tiles = planned_tiles(config, region)
-    if len(tiles) != 1:
+    x0, y0, x1, y1 = _area(tiles)
+    n_cells = (x1 - x0) // 100 * ((y1 - y0) // 100)
+    if n_cells > MAX_DEMO_CELLS:
         raise ValueError(
-            f"make-demo-data writes demo inputs for one tile per region; {region} plans {len(tiles)}"
+            f"regions.{region}: the {len(tiles)} planned tiles span {n_cells} cells of 100 m with their "
+            f"margin; make-demo-data writes at most {MAX_DEMO_CELLS} (use a smaller tile_km or closer points)"
         )
-    tile = tiles[0]
     period = config["period"]
     start, end = np.datetime64(period["start"], "D"), np.datetime64(period["end"], "D")
     n_days = int((end - start).astype(int)) + 1
@@ -357,26 +474,37 @@ def make_demo_data(config: dict, region: str) -> Path:
     rng = np.random.default_rng(seed)
     root = Path(config["data"]["root"])
     base = root / region
+    settings = AssimilationSettings.from_config(config)
     with atomic_path(base) as tmp:
         static, land = _write_static(tmp, region, tiles, rng)
         forcing_files, flavour = _write_forcing(
             tmp, region, tiles, start, end, seed, float(land["elevation"].mean()), rng
         )
-        lc = regrid_landcover(tmp / static["corine"][0], tmp / static["dem"][0], region, tile)
-        fo = regrid_forcing([tmp / f for f in forcing_files], tile, lc["elevation"].values)
-        problem = assemble_tile_problem({"landcover": lc, "forcing": fo}, config, region, tile)
-        settings = AssimilationSettings.from_config(config)
-        truth = run_truth(problem, settings, seed, int(config["assimilation"]["pixels_per_batch"]))
-        pixel_index = np.full(tile.shape, -1, np.int64)
-        pixel_index[problem.rows, problem.cols] = np.arange(problem.n_pixels)
-        args = (region, tile, problem, truth, pixel_index, rng, start, n_days)
-        sif_files, sif_rec = _obs_sif(tmp, *args)
-        smos_files, smos_rec = _obs_smos(tmp, *args)
-        tip_files, tip_rec = _obs_tip(tmp, *args)
-        _write_truth(tmp / "truth.zarr", problem, truth, sif_rec, smos_rec, tip_rec, tile)
+        cover = cover_of(tiles)
+        sif_days = _sif_geometry(cover, start, n_days, seed)
+        window, smos_passes = _smos_passes(cover, region, start, n_days, rng)
+        lat, lon, key, tip_comps = _tip_composites(cover, n_days)
+        t_air, pixels, dates = np.zeros(n_days * 24), [], None
+        for k, tile in enumerate(tiles):
+            lc = regrid_landcover(tmp / static["corine"][0], tmp / static["dem"][0], region, tile)
+            fo = regrid_forcing([tmp / f for f in forcing_files], tile, lc["elevation"].values)
+            problem = assemble_tile_problem({"landcover": lc, "forcing": fo}, config, region, tile)
+            truth = run_truth(problem, settings, seed, int(config["assimilation"]["pixels_per_batch"]))
+            pixel_index = np.full(tile.shape, -1, np.int64)
+            pixel_index[problem.rows, problem.cols] = np.arange(problem.n_pixels)
+            _accumulate(tile, truth, pixel_index, sif_days, smos_passes, tip_comps)
+            t_air += problem.native["t_air"].mean(axis=(1, 2))[: n_days * 24] / len(tiles)
+            pixels.append(_pixel_truth(problem, truth, k))
+            dates = problem.dates
+        sif_files, sif_rec = _write_sif(tmp, region, cover, sif_days, start, rng)
+        smos_files, smos_rec = _write_smos(tmp, window, smos_passes, t_air, rng)
+        tip_files, tip_rec = _write_tip(
+            tmp, lat, lon, key, tip_comps, t_air.reshape(n_days, 24).mean(1), start, rng
+        )
+        _write_truth(tmp / "truth.zarr", region, tiles, pixels, dates, sif_rec, smos_rec, tip_rec)
         manifest = {
             "region": region,
-            "tiles": [tile.name],
+            "tiles": [tile.name for tile in tiles],
             "period": {"start": str(start), "end": str(end)},
             "seed": seed,
             "truth": "truth.zarr",
@@ -390,25 +518,36 @@ def make_demo_data(config: dict, region: str) -> Path:
             },
         }
         (tmp / "manifest.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
-    log.info("demo data for %s written to %s", region, base)
+    log.info("demo data for %s (%d tiles) written to %s", region, len(tiles), base)
     return base / "manifest.yaml"
 
 
-def _write_truth(path: Path, problem, truth, sif_rec, smos_rec, tip_rec, tile: Tile) -> None:
+def _write_truth(path: Path, region: str, tiles, pixels, dates, sif_rec, smos_rec, tip_rec) -> None:
+    """The truth store: per-pixel controls, series and targets of all tiles (``tile_index`` names the tile,
+    ``row``/``col`` the cell in it), target maps ``(tile, y, x)`` and the truth of every observation."""
+    cat = {
+        k: np.concatenate([p[k] for p in pixels])
+        for k in ("tile_index", "x_true", "row", "col", "pft", "fraction")
+    }
+    series = {k: np.concatenate([p["series"][k] for p in pixels]) for k in pixels[0]["series"]}
+    targets = {k: np.concatenate([p["targets"][k] for p in pixels]) for k in pixels[0]["targets"]}
     maps = {}
-    for k, v in truth["targets"].items():
-        m = np.full(tile.shape, np.nan)
-        m[problem.rows, problem.cols] = v
-        maps[f"map_{k}"] = (("y", "x"), m)
+    for k, v in targets.items():
+        m = np.full((len(tiles), *tiles[0].shape), np.nan)
+        m[cat["tile_index"], cat["row"], cat["col"]] = v
+        maps[f"map_{k}"] = (("tile", "y", "x"), m)
     ds = xr.Dataset(
         {
-            "x_true": (("pixel", "control"), truth["x_true"]),
-            "row": ("pixel", problem.rows),
-            "col": ("pixel", problem.cols),
-            "pft": (("pixel", "slot"), problem.pfts),
-            "fraction": (("pixel", "slot"), problem.fractions),
-            **{f"series_{k}": (("pixel", "day"), v) for k, v in truth["series"].items()},
-            **{f"target_{k}": ("pixel", v) for k, v in truth["targets"].items()},
+            "x_true": (("pixel", "control"), cat["x_true"]),
+            "tile_index": ("pixel", cat["tile_index"]),
+            "row": ("pixel", cat["row"]),
+            "col": ("pixel", cat["col"]),
+            "pft": (("pixel", "slot"), cat["pft"]),
+            "fraction": (("pixel", "slot"), cat["fraction"]),
+            "tile_x": (("tile", "x"), np.stack([t.x for t in tiles])),
+            "tile_y": (("tile", "y"), np.stack([t.y for t in tiles])),
+            **{f"series_{k}": (("pixel", "day"), v) for k, v in series.items()},
+            **{f"target_{k}": ("pixel", v) for k, v in targets.items()},
             **maps,
             "sif_obs_key": ("sif_obs", sif_rec[0]),
             "sif_truth": ("sif_obs", sif_rec[1][:, 0]),
@@ -422,13 +561,13 @@ def _write_truth(path: Path, problem, truth, sif_rec, smos_rec, tip_rec, tile: T
             "fapar_truth": ("fapar_obs", tip_rec[1][:, 0]),
             "fapar_value": ("fapar_obs", tip_rec[1][:, 1]),
         },
-        coords={"y": tile.y, "x": tile.x, "day": problem.dates},
+        coords={"tile": [t.name for t in tiles], "day": dates},
         attrs={
-            "tile": tile.name,
-            "region": problem.region,
+            "tiles": json.dumps([t.name for t in tiles]),
+            "region": region,
             "truth_perturbation_sigma": TRUTH_PERTURBATION,
-            "control_names": json.dumps(truth["names"]),
-            "footprint_rule": "footprint truth = mean of in-tile pixels; outside the tile = tile mean",
+            "control_names": json.dumps([n for p in pixels for n in p["names"]]),
+            "footprint_rule": "footprint truth = mean of its modelled cells in all tiles, else of all pixels",
         },
     )
     if path.exists():

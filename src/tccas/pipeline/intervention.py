@@ -293,18 +293,17 @@ def pixel_panels(
     }
 
 
-def _point_pixel(problems: Mapping[str, Any], point: tuple[float, float]) -> tuple[str, int] | None:
-    """(tile name, pixel index) of the land pixel containing ``point`` = (lon, lat), or None."""
+def _point_pixel(problem, point: tuple[float, float] | None) -> int | None:
+    """Index of the land pixel of a tile ``problem`` that contains ``point`` = (lon, lat), or None."""
     from tccas.grid import lonlat_to_cell
 
+    if point is None:
+        return None
     ix, iy = lonlat_to_cell(point[0], point[1])
-    for name, problem in problems.items():
-        t = problem.tile
-        col, row = int(ix) - t.ix0, t.iy0 + t.ny - 1 - int(iy)
-        hit = np.nonzero((problem.rows == row) & (problem.cols == col))[0]
-        if hit.size:
-            return name, int(hit[0])
-    return None
+    t = problem.tile
+    col, row = int(ix) - t.ix0, t.iy0 + t.ny - 1 - int(iy)
+    hit = np.nonzero((problem.rows == row) & (problem.cols == col))[0]
+    return int(hit[0]) if hit.size else None
 
 
 def intervention_region(
@@ -318,12 +317,16 @@ def intervention_region(
     batch_size: int | None = None,
     report_path: str | Path | None = None,
 ) -> Path:
-    """Run the intervention scenario for every land pixel of ``region``; write maps, PNGs and ``sentinel``."""
+    """Run the intervention scenario for every land pixel of ``region``; write maps, PNGs and ``sentinel``.
+
+    Tiles run one after the other, each written to the store as it finishes; only the tile holding the
+    time-series point keeps its problem and posterior until the panels are drawn, so the job's memory is
+    that of one tile, not of the region."""
     from tccas.config import planned_tiles
     from tccas.da import AssimilationSettings
     from tccas.io import scenario_plot
     from tccas.io import scenario_store as sstore
-    from tccas.io.output_store import grid_of_store, grid_region_checked, read_tile_result, write_json
+    from tccas.io.output_store import grid_of_store, grid_region_checked, open_tile_result, write_json
     from tccas.pipeline.problem import build_tile_problem
     from tccas.scenario import tree_pft_from_config
 
@@ -349,7 +352,10 @@ def intervention_region(
         "title": f"Intervention scenario (grass to {config['scenario']['tree_pft'][region]}), {region}",
     }
     sstore.write_scenario_template(store, settings.horizon_years, attrs)
-    problems, posteriors, summary_tiles, covariance = {}, {}, [], set()
+    if point is None and config["regions"][region].get("points"):
+        point = tuple(config["regions"][region]["points"][0])
+    summary_tiles, covariance = [], set()
+    at_point = None  # (problem, posterior, pixel index) of the tile holding the point
     n_total = 0
     with dask_client(dask, report_path) as client:
         for tile in tiles:
@@ -360,7 +366,8 @@ def intervention_region(
             if problem.n_pixels == 0:
                 log.info("tile %s/%s: no land pixels", region, tile.name)
                 continue
-            post = tile_posterior(read_tile_result(result_path), problem.rows, problem.cols, str(result_path))
+            with open_tile_result(result_path) as result:
+                post = tile_posterior(result, problem.rows, problem.cols, str(result_path))
             covariance.add(post.pop("covariance"))
             t0 = time.perf_counter()
             results = run_tile_scenario(
@@ -371,7 +378,9 @@ def intervention_region(
                 tile, problem.rows, problem.cols, results, settings.horizon_years
             )
             sstore.write_scenario_tile(store, tile, values)
-            problems[tile.name], posteriors[tile.name] = problem, post
+            index = _point_pixel(problem, point)
+            if index is not None:
+                at_point = (problem, post, index)
             n_total += problem.n_pixels
             summary_tiles.append(
                 {
@@ -386,6 +395,7 @@ def intervention_region(
                 }
             )
             log.info("tile %s/%s: %d pixels in %.1f s", region, tile.name, problem.n_pixels, seconds)
+            del values, results
     sstore.consolidate_scenario(store)
 
     period = f"{config['period']['start']} to {config['period']['end']}"
@@ -398,18 +408,13 @@ def intervention_region(
         sstore.scenario_extent(store),
         title,
     )
-    if point is None and config["regions"][region].get("points"):
-        point = tuple(config["regions"][region]["points"][0])
     panel = None
-    hit = _point_pixel(problems, point) if point is not None else None
-    if hit is not None:
-        name, index = hit
-        panels = pixel_panels(
-            problems[name], index, posteriors[name], fraction, tree_pft, settings, da_settings
-        )
+    if at_point is not None:
+        problem, post, index = at_point
+        panels = pixel_panels(problem, index, post, fraction, tree_pft, settings, da_settings)
         ds = sstore.open_scenario(store)
-        tile = problems[name].tile
-        row, col = problems[name].rows[index], problems[name].cols[index]
+        tile = problem.tile
+        row, col = problem.rows[index], problem.cols[index]
         cut = grid_region_checked(grid_of_store(ds), tile, ds)
         sd = float(ds["uptake_sd"].isel(y=cut["y"], x=cut["x"]).values[row, col])
         panel = scenario_plot.write_pixel_panels(

@@ -2,15 +2,20 @@
 ``finalize_store``; ecosystem_aesthetics §2.5, §6).
 
 * :func:`init_store` writes the metadata-only template of ``results/maps/{region}.zarr`` over the bounding
-  grid of the region's planned tiles, with the time axis of the time-resolved maps (``outputs.time_step``)
-  and the control-vector axis, then a template sentinel.
-* :func:`write_tile` converts one per-tile DA result (daily series, float64) to the registry variables
+  grid of the region's planned tiles, with the time axis of the time-resolved maps (``outputs.time_step``;
+  none when ``assimilation.store_daily_series`` is false) and the control-vector axis, then a template
+  sentinel.
+* :func:`write_tile` converts one per-tile DA result (float32 maps, daily series) to the registry variables
   (float32 maps; daily series averaged to the time step), writes them by region (idempotent: rewriting a tile
   gives identical bytes) and writes the tile sentinel (JSON with convergence counts).
 * :func:`finalize` checks that every planned tile has a current sentinel (no interrupted write, written into
   this template of the store), validates the store (CF attributes, CRS, no NaN where converged, per tile a
   finite cost for every assimilated pixel and not all of them failed), stamps provenance, consolidates
   metadata and writes a summary JSON used by the report.
+
+Memory (issue #28): ``write_tile`` holds one variable of one tile and one block of rows of the per-tile
+result, ``finalize`` one band of one tile row of the store (and along time as many steps as fit): both are
+bounded by ``outputs.io_chunk_mb`` and the tile size, never by the region.
 
 Interrupted jobs: ``init_store`` and ``write_tile`` first remove the region's finalize summary (the store is
 no longer final), so after a kill the workflow reruns the finalisation, whose missing sentinel makes it rerun
@@ -22,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +93,18 @@ def store_control_names(config: Mapping[str, Any]) -> list[str]:
     return slot_control_names(int(config["assimilation"]["max_tiles"]), assimilation_settings(config))
 
 
+def daily_series(config: Mapping[str, Any]) -> bool:
+    """Whether the run keeps the daily posterior series (``assimilation.store_daily_series``): the per-tile
+    results hold them and the region store has the time-resolved ``*_series`` maps."""
+    return bool(config["assimilation"]["store_daily_series"])
+
+
+def store_registry(config: Mapping[str, Any]) -> tuple:
+    """The registry variables of the run's region stores: all, or all but the series without daily ones."""
+    keep = daily_series(config)
+    return tuple(s for s in store_io.load_registry() if keep or s.kind != "series")
+
+
 def init_store(
     config: Mapping[str, Any],
     region: str,
@@ -122,10 +139,11 @@ def init_store(
         "period_end": config["period"]["end"],
         "time_step": config["outputs"]["time_step"],
         "tiles": [t.name for t in tiles],
+        "daily_series": daily_series(config),
     }
     n_slots = int(config["assimilation"]["max_tiles"])
     path = store_io.write_template(
-        store, grid, times, bounds, names, store_io.load_registry(), attrs, n_slots, overwrite=overwrite
+        store, grid, times, bounds, names, store_registry(config), attrs, n_slots, overwrite=overwrite
     )
     store_io.write_json(
         sentinel,
@@ -142,41 +160,75 @@ def init_store(
     return path
 
 
-def tile_values(
-    result, times_bounds: np.ndarray, registry, n_controls: int, n_slots: int
-) -> dict[str, np.ndarray]:
-    """Registry variables of one tile from its per-tile DA result (xarray Dataset)."""
+def _converted(spec, values: np.ndarray) -> np.ndarray:
+    """Per-tile result values in the store's dtype: floats cast (float32 maps); integer variables take the
+    fill where a float source is non-finite or negative."""
+    if np.dtype(spec.dtype).kind == "f":
+        return values.astype(spec.dtype)
+    if values.dtype.kind == "f":
+        values = np.where(np.isfinite(values) & (values >= 0), values, spec.fill_value)
+    return np.asarray(values).astype(spec.dtype)
+
+
+def tile_blocks(
+    result, times_bounds: np.ndarray, registry, n_controls: int, n_slots: int, chunk_mb: float | None = None
+) -> Iterator[tuple[str, slice | None, np.ndarray]]:
+    """Registry variables of one tile from its per-tile DA result (lazy xarray Dataset), as the blocks of
+    :func:`tccas.io.output_store.write_tile_region`: ``(variable, outer slice or None, values)``.
+
+    Each variable is yielded whole over the tile (its region-store chunks: every control and slot at once),
+    the time-resolved maps in groups of as many time steps as fit in ``chunk_mb`` MiB
+    (:func:`series_blocks`); the per-tile result is read in its blocks of rows (attribute ``block_rows``), so
+    the job holds one variable of one tile (float32) and one block of rows, whatever the tile or region size.
+    """
     ny, nx = result.sizes["y"], result.sizes["x"]
-    values: dict[str, np.ndarray] = {}
+    step = int(result.attrs.get("block_rows", ny))
+    row_blocks = [slice(r0, min(r0 + step, ny)) for r0 in range(0, ny, step)]
+    outer = {"parameter": n_controls, "land_cover": n_slots}
     for spec in registry:
         if spec.kind == "series":
-            shape = (times_bounds.shape[0], ny, nx)
-            if spec.source in result:
-                values[spec.name] = aggregate_series(
-                    result[spec.source].values, result["day"].values, times_bounds
-                ).astype(spec.dtype)
-            else:
-                values[spec.name] = np.full(shape, spec.fill_value, dtype=spec.dtype)
+            if spec.source not in result:
+                raise ValueError(
+                    f"the per-tile result has no daily series {spec.source!r} for {spec.name} (written with "
+                    "assimilation.store_daily_series: false, the store template with true: rerun init-store)"
+                )
+            yield from series_blocks(spec, result[spec.source], times_bounds, row_blocks, chunk_mb)
             continue
-        shape = {"parameter": (n_controls, ny, nx), "land_cover": (n_slots, ny, nx)}.get(spec.kind, (ny, nx))
+        n = outer.get(spec.kind)
+        shape = (ny, nx) if n is None else (n, ny, nx)
+        whole = None if n is None else slice(None)
         if spec.source not in result:
-            values[spec.name] = np.full(shape, spec.fill_value, dtype=spec.dtype)
+            yield spec.name, whole, np.full(shape, spec.fill_value, dtype=spec.dtype)
             continue
-        arr = np.asarray(result[spec.source].values)
-        if arr.shape != shape:
+        var = result[spec.source]
+        if var.shape != shape:
             raise ValueError(
-                f"per-tile result {spec.source!r} has shape {arr.shape}, the store expects {shape}"
+                f"per-tile result {spec.source!r} has shape {var.shape}, the store expects {shape}"
             )
-        if np.dtype(spec.dtype).kind == "f":
-            values[spec.name] = arr.astype(spec.dtype)
-        else:
-            filled = (
-                np.where(np.isfinite(arr) & (arr >= 0), arr, spec.fill_value)
-                if arr.dtype.kind == "f"
-                else arr
+        out = np.empty(shape, dtype=spec.dtype)
+        for rows in row_blocks:
+            out[..., rows, :] = _converted(spec, np.asarray(var.isel(y=rows).values))
+        yield spec.name, whole, out
+
+
+def series_blocks(
+    spec, series, times_bounds: np.ndarray, row_blocks: list[slice], chunk_mb: float | None = None
+) -> Iterator[tuple[str, slice, np.ndarray]]:
+    """Time-step means (:func:`aggregate_series`) of one daily series ``(day, y, x)`` of a per-tile result,
+    ``(variable, time slice, values)`` for groups of as many time steps of the tile as fit in ``chunk_mb``
+    MiB, each group from the days it covers, read in ``row_blocks``."""
+    days = series["day"].values.astype("datetime64[D]")
+    ny, nx = series.sizes["y"], series.sizes["x"]
+    group = store_io.planes_per_block(ny * nx * np.dtype(spec.dtype).itemsize, chunk_mb)
+    for t0 in range(0, len(times_bounds), group):
+        bounds = times_bounds[t0 : t0 + group]
+        d0, d1 = (int(d) for d in np.searchsorted(days, [bounds[0, 0], bounds[-1, 1]]))
+        out = np.empty((len(bounds), ny, nx), dtype=spec.dtype)
+        for rows in row_blocks:
+            out[:, rows] = aggregate_series(
+                series.isel(day=slice(d0, d1), y=rows).values, days[d0:d1], bounds
             )
-            values[spec.name] = np.asarray(filled).astype(spec.dtype)
-    return values
+        yield spec.name, slice(t0, t0 + len(bounds)), out
 
 
 def write_tile(
@@ -188,11 +240,13 @@ def write_tile(
     sentinel: str | Path,
     summary: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Write one tile's per-tile result into the region store (by region) and its sentinel (rule
-    ``write_tile``); returns the sentinel payload. ``summary``: the region's finalize summary, removed before
-    the store is touched; a write marker beside the sentinel stays until the sentinel is written."""
+    """Write one tile's per-tile result into the region store (by region, variable by variable:
+    :func:`tile_blocks`) and its sentinel (rule ``write_tile``); returns the sentinel payload. ``summary``:
+    the region's finalize summary, removed before the store is touched; a write marker beside the sentinel
+    stays until the sentinel is written. Peak memory: one variable of the tile plus one block of
+    ``outputs.io_chunk_mb``."""
     tile_obj = tile_from_name(tile, config["grid"]["resolution_m"])
-    result = store_io.read_tile_result(result_path)
+    result = store_io.open_tile_result(result_path)
     target = store_io.open_store(store)
     n_controls = target.sizes["control"]
     if (
@@ -206,11 +260,12 @@ def write_tile(
         )
     bounds = target["time_bounds"].values.astype("datetime64[D]")
     registry = [s for s in store_io.load_registry() if s.name in target]
-    values = tile_values(result, bounds, registry, n_controls, target.sizes["tile_slot"])
+    chunk_mb = config["outputs"]["io_chunk_mb"]
+    blocks = tile_blocks(result, bounds, registry, n_controls, target.sizes["tile_slot"], chunk_mb)
     template_id = target.attrs.get("template_id")
     store_io.unfinalize(summary)
     store_io.begin_region_write(sentinel, {"tile": tile, "store": str(store), "template_id": template_id})
-    store_io.write_tile_region(store, tile_obj, values)
+    store_io.write_tile_region(store, tile_obj, blocks)
     counts = store_io.status_counts(store, tile_obj)
     payload = {
         "region": region,
@@ -218,7 +273,7 @@ def write_tile(
         "template_id": template_id,
         "result": str(result_path),
         "store": str(store),
-        "n_pixels": int(np.asarray(result["processed"].values).sum()) if "processed" in result else 0,
+        "n_pixels": int(result["processed"].sum()) if "processed" in result else 0,
         "assimilate_wall_seconds": result.attrs.get("wall_seconds"),
         **counts,
     }
@@ -266,6 +321,7 @@ def finalize(
             "tccas_version": tccas.__version__,
         },
         planned,
+        config["outputs"]["io_chunk_mb"],
     )
     totals: dict[str, int] = {}
     for t in tiles:

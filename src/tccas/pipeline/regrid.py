@@ -22,7 +22,7 @@ import rioxarray  # noqa: F401  (registers the .rio accessor used for the store 
 import xarray as xr
 import yaml
 
-from tccas.grid import Tile, tile_from_name, xy_to_lonlat
+from tccas.grid import Tile, region_cell_mask, tile_from_name, xy_to_lonlat
 from tccas.io import landcover as lc
 from tccas.io import regrid as rg
 from tccas.io.era5 import read_era5
@@ -144,7 +144,9 @@ def regrid_landcover(
     worldcover: Sequence[Path] | None = None,
     max_tiles: int = lc.MAX_TILES,
 ) -> xr.Dataset:
-    """CORINE (+ WorldCover) + DEM → PFT tiles, land mask, elevation and soil defaults on the tile grid."""
+    """CORINE (+ WorldCover) + DEM → PFT tiles, land mask, elevation and soil defaults on the tile grid.
+    The land mask also drops the cells outside the region's definition (:func:`tccas.grid.region_cell_mask`:
+    sea, other countries, islands the definition leaves out), so they are never modelled."""
     grid = lc.read_corine(clc_path, tile)
     elevation = lc.read_dem(dem_path, tile)
     wc = lc.read_worldcover_fractions(worldcover, tile) if worldcover else None
@@ -154,7 +156,7 @@ def regrid_landcover(
             "pft": (("slot", "y", "x"), tiles["pft"]),
             "fraction": (("slot", "y", "x"), tiles["fraction"]),
             "bare_fraction": (("y", "x"), tiles["bare_fraction"]),
-            "land": (("y", "x"), tiles["land"]),
+            "land": (("y", "x"), tiles["land"] & region_cell_mask(region, tile)),
             "elevation": (("y", "x"), elevation, {"units": "m"}),
             "clc_grid": (("y", "x"), grid.values.astype(np.uint8)),
             "w_max": (("y", "x"), np.full(tile.shape, DEFAULT_W_MAX.get(region, 120.0)), {"units": "mm"}),

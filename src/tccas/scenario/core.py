@@ -9,7 +9,10 @@ Procedure
 1. Window run (model_spec §1.3, §2.2): the pixel's tiles from ``pools0`` over spin-up + window forcing,
    plus one *adult reference* tile of the tree PFT (from its prior pools ``tree_pools0`` with the tree
    parameters, cover 0): if the pixel has no tile of the tree PFT, its end-of-window pools are the "adult
-   tree pools from a spun-up run of the tree PFT at the same pixel" of obs_da_spec §8 step 3 [D].
+   tree pools from a spun-up run of the tree PFT at the same pixel" of obs_da_spec §8 step 3 [D]. With
+   ``initial_state="equilibrium"`` (default; :class:`~tccas.scenario.settings.ScenarioSettings`) the
+   spin-up is the steady state of the pixel's climate (:func:`equilibrate`); with ``"assimilated"`` it is
+   the configured spin-up from the assimilated initial pools.
 2. Conversion at the end of the window (:mod:`tccas.scenario.conversion`): a new young-tree tile.
 3. Horizon run: ``lax.scan`` over the ``H`` recycled forcing years (:func:`tccas.scenario.settings.
    recycle_plan`), each year one ``run_tile`` per tile (vmapped over tiles) continued from the previous
@@ -31,6 +34,7 @@ conversion), ``d_total = Σ d_pools``; by carbon conservation ``d_total = uptake
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import NamedTuple
 
 import jax
@@ -44,6 +48,7 @@ from tccas.model import (
     Site,
     TileParams,
     TileState,
+    default_pools,
     default_tile_params,
     run_pixel,
     run_tile,
@@ -141,6 +146,31 @@ def _pool_matrix(pools: Pools) -> jax.Array:
     return jnp.stack([jnp.asarray(p) for p in pools], axis=-1)
 
 
+def equilibrate(tile_params: TileParams, global_params, pools0: Pools, real, pfts, forcing, site, options):
+    """Pools of every tile at the steady state of the pixel's climate (the ``"equilibrium"`` initial state).
+
+    The analytic steady state of the slow pools (model_spec §6.2, :func:`tccas.model.spinup` with
+    ``steady_state_spinup``) is computed from the mean NPP of a pass over ``forcing``; from the assimilated
+    initial pools that NPP belongs to a canopy still far from its own equilibrium (a grass canopy of LAI 0.35
+    that grows to 1.8), and the SOM "steady state" taken from it is a third short, so the counterfactual grass
+    would be a sink of ~100 gC m-2 yr-1 for decades. Two stages: a steady-state pass plus one adjusting pass
+    bring the fast pools near equilibrium; the window run (:attr:`ScenarioSettings.window_options`) then
+    recomputes the steady state from them. ``real``: tiles with cover > 0 (others run with the harmless
+    C3-grass values of ``tccas.model.run_pixel``). Returns the stacked pools [gC m-2]."""
+    from tccas.model import initial_state, spinup
+
+    tp = _safe_params(tile_params, real)
+    pools = Pools(*(jnp.where(real, jnp.asarray(x), y) for x, y in zip(pools0, default_pools(_SAFE_PFT),
+                                                                        strict=True)))  # fmt: skip
+    first = replace(options, steady_state_spinup=True, spinup_cycles=1)
+
+    def one(tp_i, pools_i, pft_i):
+        state = initial_state(pools_i, tp_i, site, forcing, global_params)
+        return spinup(state, forcing, tp_i, global_params, pft_i, site, first).pools
+
+    return jax.vmap(one)(tp, pools, jnp.where(real, pfts, _SAFE_PFT))
+
+
 def run_scenario(inputs: ScenarioInputs, fraction, settings: ScenarioSettings) -> ScenarioRun:
     """Window run, conversion, horizon run and effects of one pixel (obs_da_spec §8 steps 1–4).
 
@@ -164,6 +194,10 @@ def run_scenario(inputs: ScenarioInputs, fraction, settings: ScenarioSettings) -
     # the reference tile is given cover 1 here only so run_pixel does not treat it as padding; the pixel
     # aggregates of this call are not used
     cover_w = jnp.concatenate([fractions, jnp.ones((1,))])
+    if s.initial_state == "equilibrium":
+        pools_w = equilibrate(
+            tp_w, inputs.global_params, pools_w, cover_w > 0.0, pfts_w, inputs.forcing, inputs.site, s.options
+        )
     window = run_pixel(
         tp_w,
         inputs.global_params,
@@ -171,8 +205,8 @@ def run_scenario(inputs: ScenarioInputs, fraction, settings: ScenarioSettings) -
         cover_w,
         inputs.forcing,
         inputs.site,
-        options=s.options,
-        spinup_forcing=inputs.spinup_forcing,
+        options=s.window_options(),
+        spinup_forcing=inputs.forcing if s.initial_state == "equilibrium" else inputs.spinup_forcing,
         pfts=pfts_w,
     )
     end: TileState = window.final

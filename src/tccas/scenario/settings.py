@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -13,6 +13,7 @@ TREE_PFTS: tuple[int, ...] = tuple(
     PFT_NAMES.index(n) for n in ("TrEv", "TrDD", "TmEv", "TmSg", "EvCn", "SgCn")
 )
 REMOVED_BIOMASS = ("litter", "export")
+INITIAL_STATES = ("equilibrium", "assimilated")
 DAYS_PER_YEAR = 365
 
 
@@ -35,6 +36,18 @@ class ScenarioSettings:
     sapling_fraction
         Living pools of the new tile per unit area as a fraction of the adult tree tile's per-area pools
         (obs_da_spec §8 step 3 [brief]: 1 %).
+    initial_state
+        State from which the window run (and so the counterfactual and the conversion) starts [D, issue #26]:
+        ``"equilibrium"`` (default): every tile, and the adult reference tile of the tree PFT, is first spun
+        up under the pixel's own climate (the window's forcing, cycled) with the posterior parameters to the
+        steady state of model_spec §6.2 (``steady_state_spinup``, :attr:`equilibrium_cycles` passes, then
+        the relaxation η_woo, η_som of :func:`tccas.model.core.relax_steady_state`, 1 unless assimilated),
+        so that the counterfactual grass is neither a spurious sink nor a source; the assimilated initial
+        pools then only start the spin-up. ``"assimilated"``: the window run starts from the assimilated
+        initial pools (the posterior controls ``c_*0``) after the configured spin-up (``options``), which
+        keeps a disequilibrium the observations showed, and every disequilibrium the prior pools carry.
+    equilibrium_cycles
+        Passes over the window forcing after the analytic steady state (``"equilibrium"`` only; ≥ 1).
     options
         Model switches (model_spec §8) used for the window and horizon runs.
     record_series
@@ -56,6 +69,8 @@ class ScenarioSettings:
     grass_pfts: tuple[int, ...] = GRASS_PFTS
     removed_biomass: str = "litter"
     sapling_fraction: float = 0.01
+    initial_state: str = "equilibrium"
+    equilibrium_cycles: int = 2
     options: ModelOptions = field(default_factory=ModelOptions)
     record_series: bool = False
     prior_jacobian: str = "posterior"
@@ -68,6 +83,10 @@ class ScenarioSettings:
             raise ValueError(
                 f"removed_biomass must be one of {REMOVED_BIOMASS}, got {self.removed_biomass!r}"
             )
+        if self.initial_state not in INITIAL_STATES:
+            raise ValueError(f"initial_state must be one of {INITIAL_STATES}, got {self.initial_state!r}")
+        if self.equilibrium_cycles < 1:
+            raise ValueError(f"equilibrium_cycles must be >= 1, got {self.equilibrium_cycles}")
         if self.prior_jacobian not in ("posterior", "prior"):
             raise ValueError(f"prior_jacobian must be 'posterior' or 'prior', got {self.prior_jacobian!r}")
         if not 0.0 < self.sapling_fraction <= 1.0:
@@ -80,8 +99,16 @@ class ScenarioSettings:
         """Settings from the validated config (section ``scenario``; contract C4)."""
         return cls(
             horizon_years=int(config["scenario"]["horizon_years"]),
+            initial_state=str(config["scenario"]["initial_state"]),
             options=options if options is not None else ModelOptions(),
         )
+
+    def window_options(self) -> ModelOptions:
+        """Model switches of the window run: :attr:`options`, with the steady-state spin-up of
+        :attr:`equilibrium_cycles` passes for ``initial_state="equilibrium"``."""
+        if self.initial_state == "assimilated":
+            return self.options
+        return replace(self.options, steady_state_spinup=True, spinup_cycles=self.equilibrium_cycles)
 
 
 def tree_pft_from_config(config: dict, region: str) -> int:

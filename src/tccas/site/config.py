@@ -15,6 +15,7 @@ import yaml
 from tccas import model
 from tccas.config import ConfigError, fill_defaults, schema, validate_against
 from tccas.da import AssimilationSettings
+from tccas.da.controls import DEFAULT_ACTIVE
 from tccas.io.flux import known_sites
 
 
@@ -60,11 +61,19 @@ def load_sites_config(path) -> dict:
     return validate_sites_config(data, source=str(path))
 
 
+#: Default controls of a site assimilation: those of a regional one (:data:`tccas.da.controls.DEFAULT_ACTIVE`)
+#: and the departures η_woo, η_som of the wood and soil pools from the spun-up steady state
+#: (:func:`tccas.model.core.relax_steady_state`, Carvalhais et al. 2008): five years of tower NEE show a
+#: stand's sink or source, which the steady-state initial pools (the c_woo0, c_lit0, c_som0 controls are
+#: replaced by the spin-up) cannot represent.
+SITE_DEFAULT_CONTROLS: tuple[str, ...] = (*DEFAULT_ACTIVE, "eta_woo", "eta_som")
+
+
 def site_settings(config: dict) -> AssimilationSettings:
     """:class:`tccas.da.AssimilationSettings` of a validated site config: the tower streams, the solver
     settings, the model switches with the spin-up of ``spinup`` (cycles, steady state), and the active
-    controls (default :data:`tccas.da.controls.DEFAULT_ACTIVE`; the layout drops the operator parameters of
-    the streams not enabled, ``tccas.da.controls.build_layout``)."""
+    controls (default :data:`SITE_DEFAULT_CONTROLS`; the layout drops the operator parameters of the
+    streams not enabled, ``tccas.da.controls.build_layout``)."""
     a = config["assimilation"]
     options = model.ModelOptions.from_config(
         {
@@ -78,7 +87,7 @@ def site_settings(config: dict) -> AssimilationSettings:
         tol_pg=float(a["tol_pg"]),
         streams=tuple(config["streams"]),
         model_options=options,
-        controls=None if a.get("controls") is None else tuple(a["controls"]),
+        controls=SITE_DEFAULT_CONTROLS if a.get("controls") is None else tuple(a["controls"]),
     )
 
 
