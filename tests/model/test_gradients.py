@@ -10,6 +10,7 @@ from jax.flatten_util import ravel_pytree
 from tccas import model as M
 
 FD_STEPS = (1e-6, 1e-5, 1e-4)  # relative central-difference steps
+SPINUP_ONLY = {"eta_woo", "eta_som"}  # tile parameters of the post-spin-up relaxation only
 
 
 def _fd_points(x):
@@ -91,7 +92,10 @@ def test_gradient_matches_central_fd(case, pft, ad_setup, forcing_summer, spring
     bad = [(names[i], s_ad[i], err[i]) for i in np.flatnonzero(err > 1e-5)]
     assert not bad, bad
     assert np.isfinite(g).all()
-    assert np.count_nonzero(np.abs(s_ad) > 1e-8 * scale) > 0.7 * x.size  # the check is not vacuous
+    # the check is not vacuous: most parameters the run uses move J (eta_woo, eta_som act only in the
+    # steady-state relaxation after a spin-up, tccas.model.core.relax_steady_state, never in run_tile)
+    used = np.array([n not in SPINUP_ONLY for n in names])
+    assert np.count_nonzero(np.abs(s_ad[used]) > 1e-8 * scale) > 0.7 * used.sum()
 
 
 def test_taylor_tangent_linear(ad_setup, forcing_summer):

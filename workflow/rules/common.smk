@@ -407,7 +407,7 @@ def _nice(priority):
 
 
 def slurm_nice(key=None):
-    """The `slurm_extra` resource of a rule whose priority is PRIORITY[key] (None: priority 0)."""
+    """The `slurm_extra` resource for a priority of PRIORITY[key], or priority 0 when key is None."""
     return _nice(PRIORITY[key] if key else 0)
 
 
