@@ -323,8 +323,8 @@ def region_pass_runtime(wildcards, attempt):
 
 
 def _known(value):
-    """A resource value that is already known: a number, else None (Snakemake's defaults that depend on
-    input sizes are placeholders until the inputs exist)."""
+    """A resource value that is already known: a number, else None (a resource computed from input sizes
+    is Snakemake's TBDString "<TBD>" while those inputs do not exist yet)."""
     return value if isinstance(value, (int, float)) else None
 
 
