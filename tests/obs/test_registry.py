@@ -29,7 +29,7 @@ def test_streams_defined_once_in_registry_order():
     assert obs.STREAMS == ("fapar", "sif", "vod", "sm", "nee", "le", "h", "gpp", "lai")
     assert obs.EO_STREAMS == obs.DEFAULT_STREAMS == ("fapar", "sif", "vod", "sm")
     assert obs.TOWER_STREAMS == ("nee", "le", "h", "gpp", "lai")
-    assert [obs.OPERATORS[s].NAME for s in obs.STREAMS] == list(obs.STREAMS)
+    assert [registry.BY_NAME[s].NAME for s in obs.STREAMS] == list(obs.STREAMS)
     # no other module of the package spells out its own stream tuple
     root = Path(tccas.__file__).parent
     owners = [
@@ -89,7 +89,7 @@ def test_operator_controls_collected_from_the_stream_modules_in_historical_order
     )
     assert controls.spec("sif_q_l") is obs.sif.PARAMETERS[1]
     assert controls.stream_of("sm_b0") == "sm" and controls.stream_of("vcmax25") is None
-    assert all(controls.stream_of(p.name) == s for s in obs.STREAMS for p in obs.OPERATORS[s].PARAMETERS)
+    assert all(controls.stream_of(p.name) == s for s in obs.STREAMS for p in registry.BY_NAME[s].PARAMETERS)
 
 
 def test_schema_has_one_entry_per_stream_matching_the_module_defaults():

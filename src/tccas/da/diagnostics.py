@@ -2,8 +2,7 @@
 happen in the pipeline.
 
 Control table columns: ``i, name, Prior, Posterior, Chg[% of x0] = 100 (x_post − x0)/x0,
-Chg[% of sx0] = 100 (x_post − x0)/σ0, σ0, σ_post, UR``. Stream table: ``stream, n, J prior, J post,
-2J/n post, RMSE prior, RMSE post``. Iteration log: ``iter, J, |proj g|∞``.
+Chg[% of sx0] = 100 (x_post − x0)/σ0, σ0, σ_post, UR``.
 """
 
 from __future__ import annotations
@@ -51,34 +50,6 @@ def stream_statistics(residual_prior, residual_post, mask, sigma_d):
         "rmse_prior": float(np.sqrt(np.sum((r0 * sd) ** 2) / denom)) if n else float("nan"),
         "rmse_post": float(np.sqrt(np.sum((r1 * sd) ** 2) / denom)) if n else float("nan"),
     }
-
-
-def stream_table(stats: dict) -> str:
-    """Per-stream table from ``{stream: stream_statistics(...)}`` (streams in STREAMS order)."""
-    lines = [
-        f"{'stream':<7} {'n':>6} {'J prior':>11} {'J post':>11} {'2J/n post':>10} {'RMSE prior':>11} "
-        f"{'RMSE post':>11}"
-    ]
-    for s in STREAMS:
-        if s not in stats:
-            continue
-        st = stats[s]
-        ratio = 2.0 * st["j_post"] / st["n"] if st["n"] else float("nan")
-        lines.append(
-            f"{s:<7} {st['n']:>6d} {st['j_prior']:>11.4g} {st['j_post']:>11.4g} {ratio:>10.3f} "
-            f"{st['rmse_prior']:>11.4g} {st['rmse_post']:>11.4g}"
-        )
-    return "\n".join(lines)
-
-
-def iteration_log(f_hist, pg_hist) -> str:
-    """``iter, J, |proj g|∞`` lines of the accepted iterations (NaN entries = not reached)."""
-    f, g = np.asarray(f_hist, dtype=np.float64), np.asarray(pg_hist, dtype=np.float64)
-    lines = [f"{'iter':>4} {'J':>14} {'|proj g|':>12}"]
-    for i in range(f.shape[0]):
-        if np.isfinite(f[i]):
-            lines.append(f"{i:>4} {f[i]:>14.6g} {g[i]:>12.4g}")
-    return "\n".join(lines)
 
 
 def summary_line(result: dict, status_names: dict) -> str:

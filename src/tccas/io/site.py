@@ -86,8 +86,3 @@ def read_site_forcing(path, card_name: str = "loobos_site"):
         co2=np.full((n_days, 24), float(card.extra["site"]["co2_ppm"]) * 1e-6),
         day_number=(days - np.datetime64("2015-01-01", "D")).astype(np.float64),
     )
-
-
-def site_location(card_name: str = "loobos_site") -> dict[str, float]:
-    """lat, lon [deg] and elevation [m] of the site (card)."""
-    return dict(load_card(card_name).extra["site"])

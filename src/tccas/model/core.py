@@ -66,7 +66,6 @@ HOURLY_KEYS = (
     "gpp", "ra", "fapar", "apar", "j_a", "lai_layer", "mu", "f_dir", "t_canopy", "t_air", "e_t", "e_pot",
     "par", "albedo", "g_c", "sw_down",
 )  # fmt: skip
-LAYER_KEYS = ("apar", "j_a", "lai_layer")
 _DAY_SCALARS = ("mu_noon", "t_mean", "precip", "day_number")
 PIXEL_DAILY_KEYS = ("gpp", "ra", "rh", "nee", "lai", "c_woo", "c_fol", "c_total", "f_soil", "theta_surface")
 

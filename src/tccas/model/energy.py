@@ -74,9 +74,3 @@ def canopy_water(r_nc, r_ns, g_s, g_c0, g_a, t_air, vpd, s, gamma, lam, rho_a, e
 def longwave_net(lw_down, t_air):
     """Isothermal net long-wave with LW↓ forcing, LW↓ − 0.97 σ T_a⁴ (model_spec §3.6) [D]."""
     return lw_down - c.EMISSIVITY_SURFACE * c.SIGMA_SB * (t_air + c.T_MELT) ** 4
-
-
-def outgoing_longwave(lw_down, t_c, t_soil, t_lv):
-    """LW↑ = (1 − t_LV) 0.97 σ T_c⁴ + t_LV 0.97 σ T_s⁴ + 0.03 LW↓ (model_spec §3.6 suggestion) [D]."""
-    es = c.EMISSIVITY_SURFACE * c.SIGMA_SB
-    return (1.0 - t_lv) * es * (t_c + c.T_MELT) ** 4 + t_lv * es * (t_soil + c.T_MELT) ** 4 + 0.03 * lw_down

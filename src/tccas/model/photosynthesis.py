@@ -14,7 +14,7 @@ import jax.numpy as jnp
 
 from tccas.model import constants as c
 from tccas.model.adjoint import cotangent_barrier
-from tccas.model.smooth import maxx, safe_pos, smin
+from tccas.model.smooth import maxx, smin
 
 
 def arrhenius(e_act, t):
@@ -161,8 +161,3 @@ def pass2(q_l, t, ca, pressure, i_tot, g_s, n_l, tp, gp, c4):
     j_a = a * (4.0 * (ci_safe + cap.gam) + 8.0 * cap.gam) / ci_safe
     j_pot = c4 * 4.0 * je_c4 + (1.0 - c4) * j
     return Pass2(a, cap.rd, ci, j_a, j_pot)
-
-
-def safe_layer_lai(lai):
-    """Layer LAI LAI/3 with a smooth floor (1e-4) for divisions (model_spec §3.3)."""
-    return safe_pos(lai / c.N_LAYERS, 1e-4)

@@ -5,13 +5,9 @@ the shared time matching, tile aggregation and error model."""
 from tccas.obs import common, fapar, gpp, latent_heat, nee, registry, sensible_heat, sif, soil_moisture, vod
 from tccas.obs.registry import DEFAULT_STREAMS, EO_STREAMS, STREAMS, TOWER_STREAMS, stream_module
 
-#: Stream key → operator module (:data:`tccas.obs.registry.BY_NAME`).
-OPERATORS = registry.BY_NAME
-
 __all__ = [
     "DEFAULT_STREAMS",
     "EO_STREAMS",
-    "OPERATORS",
     "STREAMS",
     "TOWER_STREAMS",
     "common",

@@ -27,7 +27,6 @@ import jax.numpy as jnp
 from tccas.model import Pools
 
 LIVING = ("lab", "fol", "roo", "woo")
-DEAD = ("lit", "som")
 
 
 class Split(NamedTuple):

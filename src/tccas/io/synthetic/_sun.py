@@ -1,15 +1,16 @@
 """Solar geometry for placing synthetic overpasses (Spencer 1971 declination and equation of time).
 
 Only used to give synthetic soundings realistic solar zenith angles and local overpass times; the model
-computes its own radiation geometry (model_spec §3); the declination series is the model's
-(``tccas.model.met.declination``), evaluated here on the calendar day angle of the product time stamps.
+computes its own radiation geometry (model_spec §3); the declination and equation-of-time series are the
+model's (``tccas.model.met.declination``, ``tccas.model.met.equation_of_time``), evaluated here on the
+calendar day angle of the product time stamps.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from tccas.model.met import declination
+from tccas.model.met import declination, equation_of_time
 
 
 def solar_zenith_deg(time_utc: np.ndarray, lon, lat) -> np.ndarray:
@@ -23,14 +24,7 @@ def solar_zenith_deg(time_utc: np.ndarray, lon, lat) -> np.ndarray:
     hour = (t - t.astype("datetime64[D]")).astype(float) / 3600.0
     g = 2.0 * np.pi * (doy - 1) / 365.0
     decl = declination(g, xp=np)
-    eot_min = 229.18 * (
-        0.000075
-        + 0.001868 * np.cos(g)
-        - 0.032077 * np.sin(g)
-        - 0.014615 * np.cos(2 * g)
-        - 0.040849 * np.sin(2 * g)
-    )
-    solar_time = hour + np.asarray(lon) / 15.0 + eot_min / 60.0
+    solar_time = hour + np.asarray(lon) / 15.0 + equation_of_time(g, xp=np)
     h = np.deg2rad(15.0 * (solar_time - 12.0))
     phi = np.deg2rad(np.asarray(lat))
     cos_z = np.sin(phi) * np.sin(decl) + np.cos(phi) * np.cos(decl) * np.cos(h)
