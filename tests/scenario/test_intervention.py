@@ -50,12 +50,16 @@ def test_tile_posterior_diagonal_fallback_and_missing_variable():
         intervention.tile_posterior(ds.drop_vars("x_prior"), np.array([1]), np.array([2]), "r.zarr")
 
 
-def test_unusable_pixels_fall_back_to_prior_inputs():
-    post = intervention.tile_posterior(_result(), np.array([0, 1]), np.array([0, 1]), "r.zarr")
-    clean = intervention._clean_posterior(post, np.array([True, False]))
-    np.testing.assert_array_equal(clean["x_post"][1], post["x_prior"][1])
-    np.testing.assert_allclose(np.diag(clean["x_cov_post"][1]), post["x_sd_prior"][1] ** 2)
-    np.testing.assert_array_equal(clean["x_cov_post"][0], post["x_cov_post"][0])
+def test_usable_pixels_need_a_usable_status_and_a_finite_posterior():
+    ds = _result()
+    ds["status"][:] = np.array([[0, 1, 2, 3], [4, 0, 0, 0], [1, 1, 1, 1]], dtype=np.int32)
+    x = ds["x_post"].values.copy()
+    x[1, 1, 2] = np.nan
+    ds["x_post"] = (("control", "y", "x"), x)
+    rows, cols = np.divmod(np.arange(12), 4)
+    usable = intervention.usable_pixels(ds, rows, cols, "r.zarr", chunk=5)  # three reads of <= 5 pixels
+    expected = np.array([1, 1, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1], dtype=bool)
+    np.testing.assert_array_equal(usable, expected)
 
 
 def test_point_pixel_lookup():
@@ -88,6 +92,23 @@ def test_settings_from_config():
 def test_cli_parses_and_rejects_unknown_region(tmp_path, capsys):
     args = build_parser().parse_args(
         [
+            "intervention-tile",
+            "--config",
+            "c.yaml",
+            "--region",
+            "iberia",
+            "--tile",
+            "1kmE3154N1951",
+            "--output",
+            "t.zarr",
+            "--pixel",
+            "-5.77",
+            "39.94",
+        ]
+    )
+    assert args.pixel == [-5.77, 39.94] and args.func.__module__ == "tccas.cli.scenario"
+    args = build_parser().parse_args(
+        [
             "intervention",
             "--config",
             "c.yaml",
@@ -95,12 +116,11 @@ def test_cli_parses_and_rejects_unknown_region(tmp_path, capsys):
             "iberia",
             "--out",
             "s.json",
-            "--pixel",
-            "-5.77",
-            "39.94",
+            "--overviews",
+            "o.zarr",
         ]
     )
-    assert args.pixel == [-5.77, 39.94] and args.func.__module__ == "tccas.cli.scenario"
+    assert args.overviews == "o.zarr"
     config = tmp_path / "config.yaml"
     config.write_text("regions:\n  iberia: {tile_km: 1, whole_region: true}\n")
     code = main(
@@ -108,3 +128,18 @@ def test_cli_parses_and_rejects_unknown_region(tmp_path, capsys):
     )
     assert code == 2
     assert "lapland" in capsys.readouterr().err
+    code = main(
+        [
+            "intervention-tile",
+            "--config",
+            str(config),
+            "--region",
+            "lapland",
+            "--tile",
+            "1kmE3154N1951",
+            "--output",
+            str(tmp_path / "t.zarr"),
+        ]
+    )
+    assert code == 2 and "lapland" in capsys.readouterr().err
+    assert not (tmp_path / "t.zarr").exists()

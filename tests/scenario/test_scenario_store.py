@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
+import zarr
 
 from tccas.config import validate_config
 from tccas.grid import tile_from_name
@@ -45,16 +46,41 @@ def store(tmp_path):
     return path, tile
 
 
-def test_scenario_group_round_trip_and_georeference(store):
+def _fetch(res):
+    return lambda p0, p1: {k: v[p0:p1] for k, v in res.items()}
+
+
+def _point():
+    dates = np.arange(np.datetime64("2018-01-01"), np.datetime64("2018-01-11"))
+    series = {lab: {k: np.arange(10.0) * (i + 1) for k in scenario_plot.PANELS} for i, lab in enumerate("ab")}
+    return {
+        "dates": dates,
+        "series": series,
+        "conversion_date": np.datetime64("2018-01-06"),
+        "year_ends": dates[[5, 9]],
+        "uptake_annual": np.array([0.0, 3.5]),
+        "uptake_sd": 1.25,
+        "lonlat": (-5.77, 39.94),
+    }
+
+
+def test_scenario_group_round_trip_and_georeference(store, tmp_path):
     path, tile = store
     root_vars = set(open_store(path).data_vars)
     grid = sstore.write_scenario_template(path, H, {"region": "iberia"})
     assert (grid.nx, grid.ny) == (tile.nx, tile.ny)
     rows, cols = np.divmod(np.arange(0, 100, 3), 10)
     res = _fake(rows.size)
-    values = sstore.scenario_tile_values(tile, rows, cols, res, H)
-    sstore.write_scenario_tile(path, tile, values)
-    sstore.write_scenario_tile(path, tile, values)  # idempotent
+    tile_store = tmp_path / "scenario" / f"{tile.name}.zarr"
+    # 1 MiB blocks of one row each would not split a 10-cell-wide tile; 1e-4 MiB gives several blocks
+    sstore.write_scenario_tile_store(tile_store, tile, rows, cols, _fetch(res), H, {"pixels": 34}, 1e-4)
+    one = sstore.open_scenario_tile(tile_store)
+    assert one.attrs["block_rows"] < tile.ny and one.attrs["pixels"] == 34
+    raw = zarr.open_group(tile_store, mode="r")
+    assert raw["uptake"].dtype == np.float32 and raw["status"].dtype == np.int8
+    assert sstore.read_point_series(tile_store) is None
+    sstore.write_scenario_tile(path, tile, tile_store)
+    sstore.write_scenario_tile(path, tile, tile_store)  # idempotent
     sstore.consolidate_scenario(path)
     ds = sstore.open_scenario(path)
     assert ds.rio.crs.to_epsg() == 3035
@@ -63,27 +89,59 @@ def test_scenario_group_round_trip_and_georeference(store):
     np.testing.assert_allclose(
         ds["uptake_annual"].values[:, rows, cols], res["uptake_annual"].T.astype(np.float32)
     )
-    assert np.isnan(ds["uptake"].values[1, 1])  # not a listed pixel: fill
+    np.testing.assert_array_equal(ds["status"].values[rows, cols], res["status"])
+    assert np.isnan(ds["uptake"].values[1, 1]) and np.isnan(ds["status"].values[1, 1])  # not listed: fill
     assert ds["uptake_ur"].attrs["units"] == "1" and ds["uptake"].attrs["units"] == "g m-2"
     assert ds["status"].attrs["flag_meanings"] == sstore.STATUS_MEANINGS
     # the root group is untouched and a consolidated reader sees the scenario group
     assert set(open_store(path).data_vars) == root_vars
     consolidated = xr.open_zarr(path, group=sstore.GROUP, consolidated=True)
     assert "d_woo_sd" in consolidated
+    # the quick-look maps of the group and their extent
+    maps, extent = sstore.scenario_maps(path / sstore.GROUP)
+    assert "uptake" in maps and "uptake_annual" not in maps and maps["uptake"].shape == (10, 10)
+    assert extent == (tile.x0, tile.x0 + tile.size_m, tile.y0, tile.y0 + tile.size_m)
     # rewriting the template (rule re-run) clears the group
     sstore.write_scenario_template(path, H, {"region": "iberia"})
     assert np.all(np.isnan(sstore.open_scenario(path)["uptake"].values))
 
 
-def test_tile_values_reject_wrong_shapes(store):
+def test_point_series_round_trip(store, tmp_path):
     _, tile = store
+    res = _fake(3)
+    out = tmp_path / "t.zarr"
+    point = _point()
+    sstore.write_scenario_tile_store(out, tile, np.arange(3), np.arange(3), _fetch(res), H, {}, None, point)
+    back = sstore.read_point_series(out)
+    assert list(back["series"]) == ["a", "b"] and back["lonlat"] == point["lonlat"]
+    np.testing.assert_array_equal(back["series"]["b"]["lai"], point["series"]["b"]["lai"])
+    np.testing.assert_array_equal(back["dates"], point["dates"])
+    np.testing.assert_array_equal(back["year_ends"], point["year_ends"])
+    assert back["conversion_date"] == point["conversion_date"] and back["uptake_sd"] == 1.25
+
+
+def test_tile_store_rejects_wrong_results_and_leaves_nothing(store, tmp_path):
+    path, tile = store
+    out = tmp_path / "t.zarr"
     res = _fake(5)
     res["uptake_annual"] = res["uptake_annual"][:, :2]
     with pytest.raises(ValueError, match="uptake_annual"):
-        sstore.scenario_tile_values(tile, np.arange(5), np.arange(5), res, H)
+        sstore.write_scenario_tile_store(out, tile, np.arange(5), np.arange(5), _fetch(res), H, {})
     del res["uptake"]
     with pytest.raises(KeyError, match="uptake"):
-        sstore.scenario_tile_values(tile, np.arange(5), np.arange(5), res, H)
+        sstore.write_scenario_tile_store(out, tile, np.arange(5), np.arange(5), _fetch(res), H, {})
+    with pytest.raises(ValueError, match="raster order"):
+        sstore.write_scenario_tile_store(out, tile, np.array([3, 1]), np.arange(2), _fetch(_fake(2)), H, {})
+    assert not out.exists() and not list(tmp_path.glob(".t.zarr*"))
+    with pytest.raises(FileNotFoundError, match="intervention-tile"):
+        sstore.open_scenario_tile(out)
+    other = tmp_path / "other.zarr"
+    sstore.write_scenario_tile_store(
+        other, tile_from_name("1kmE2815N1953"), np.arange(2), np.arange(2), _fetch(_fake(2)), H, {}
+    )
+    sstore.write_scenario_template(path, H, {"region": "iberia"})
+    with pytest.raises(ValueError, match="1kmE2815N1953"):
+        sstore.write_scenario_tile(path, tile, other)
 
 
 def test_open_scenario_names_missing_group(tmp_path):

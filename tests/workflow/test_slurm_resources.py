@@ -53,6 +53,7 @@ def test_requests_follow_tile_and_region_size(smk, tmp_path, tiny):
         "km10",
         assimilation=iterations,
         regions={"netherlands": {"tile_km": 10, "points": [[5.74, 52.17]]}},
+        scenario={"enabled": True, "horizon_years": 5},
     )
     # 1 km tile, 31 days, 1 worker: 1.5 × (800 + 1 × (1700 + posterior chunk) + 100 cells × result) → 4 GB
     assert _one(small, "assimilate_tile")["mem_mb"] == "4000"
@@ -65,9 +66,15 @@ def test_requests_follow_tile_and_region_size(smk, tmp_path, tiny):
     # the windowed region passes: memory bounded, run time with the region's cells: the whole Netherlands in
     # 100 km tiles (11 tiles, a 4 × 4-tile bounding box: 1.6 × 10⁷ cells × 44 maps / 4 × 10⁶ per second =
     # 176 s; × 3 + 10 minutes) against the 1 km tile
+    # the intervention runs per tile too: 10 000 cells × 2.62/6 s × (31/365 + 5) model years on 1 worker
+    # = 370 min; × 3 + 10. Its region job is a windowed pass, bounded in memory.
+    assert _one(large, "intervention_tile")["runtime"] == "1121"
+    assert _one(large, "intervention_tile")["mem_mb"] == _one(large, "assimilate_tile")["mem_mb"]
+    assert _one(large, "intervention_tile")["slurm_extra"] == "--nice=900"  # after the tiles (800)
     whole = {"netherlands": {"tile_km": 100, "whole_region": True}}
-    huge = _requests(smk, tmp_path, tiny, "whole", regions=whole)
-    assert len(huge["assimilate_tile"]) == 11
+    huge = _requests(smk, tmp_path, tiny, "whole", regions=whole, scenario={"enabled": True})
+    assert len(huge["assimilate_tile"]) == len(huge["intervention_tile"]) == 11
+    assert _one(huge, "intervention")["mem_mb"] == "2000"
     assert _one(huge, "overviews")["mem_mb"] == _one(small, "overviews")["mem_mb"] == "2000"
     assert (_one(small, "overviews")["runtime"], _one(huge, "overviews")["runtime"]) == ("11", "19")
 

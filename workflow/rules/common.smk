@@ -103,6 +103,15 @@ RULE_SETTINGS = {
     "write_tile": ("grid",),
     "finalize_store": None,  # None: every section but the Dask machinery (the store's config_sha256)
     "quicklook": ("run_id", "period"),
+    "intervention_tile": (
+        "period",
+        "grid",
+        "model",
+        "streams",
+        "assimilation",
+        "scenario",
+        "regions.{region}",
+    ),
     "intervention": (
         "run_id",
         "period",
@@ -449,19 +458,34 @@ TARGET_FUNCTIONS.append(core_targets)
 
 
 def scenario_inputs(wildcards):
-    """Finalized region store, per-tile assimilation results and regridded inputs of every planned tile."""
+    """Finalized region store (its summary) and the per-tile scenario results of every planned tile."""
     region = wildcards.region
-    inputs = {
+    return {
         "summary": f"{RESULTS}/maps/{region}.summary.json",
-        "results": [
-            f"{RESULTS}/assimilate/{region}/{tile}.zarr" for tile in TILES[region]
-        ],
+        "tiles": [f"{RESULTS}/scenario/{region}/{tile}.zarr" for tile in TILES[region]],
     }
-    for product in PRODUCTS:
-        inputs[product] = [
-            f"{RESULTS}/regrid/{region}/{tile}/{product}.zarr" for tile in TILES[region]
-        ]
-    return inputs
+
+
+def intervention_mem_mb(wildcards, attempt):
+    """Memory of an intervention tile job [MB]: that of the tile's assimilation job (the same tile problem,
+    one compiled program per worker; the stored batches stay on disk), × attempt."""
+    return assimilate_mem_mb(wildcards, attempt)
+
+
+# The scenario of one grass pixel: 2.62 s for a 5-year horizon after a 1-year window on one core
+# (benchmarks/README.md, "The scenario program is shared"), i.e. per model year of window and horizon.
+SCENARIO_S_PER_PIXEL_YEAR = 2.62 / 6
+
+
+def intervention_runtime(wildcards, attempt):
+    """Run time of an intervention tile job [minutes], × attempt: :data:`SCENARIO_S_PER_PIXEL_YEAR` × the
+    model years (window, spin-up and horizon) for every cell of the tile (as if all had a grass tile: an
+    upper bound), shared by dask.n_workers workers; 3 × that plus 10 minutes, at least 30 minutes.
+    """
+    years = _model_days() / 365 + config["scenario"]["horizon_years"]
+    seconds = _tile_pixels(wildcards) * SCENARIO_S_PER_PIXEL_YEAR * years
+    minutes = seconds / config["dask"]["n_workers"] / 60
+    return attempt * max(30, ceil(10 + 3 * minutes))
 
 
 def scenario_targets():

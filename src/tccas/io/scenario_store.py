@@ -11,14 +11,19 @@ the root group (coordinates ``y``/``x``, ``spatial_ref`` grid mapping, GeoZarr a
 
 A group (rather than prefixed root variables) keeps the root's registry, dims and finalize validation of
 :mod:`tccas.io.output_store` untouched and lets the scenario carry its own ``year`` dimension. The same
-write discipline applies: a metadata-only template first, then per-tile ``region=`` writes (idempotent, one
-tile = one chunk along y/x), then :func:`consolidate_scenario` re-consolidates the store's metadata so a
-consolidated reader sees the group.
+write discipline applies: a metadata-only template first, then one copy per tile from its per-tile scenario
+result (:func:`write_scenario_tile`; idempotent, one tile = one chunk along y/x), then
+:func:`consolidate_scenario` re-consolidates the store's metadata so a consolidated reader sees the group.
+
+Per-tile scenario results (``results/scenario/{region}/{tile}.zarr``, :func:`write_scenario_tile_store`)
+hold the same variables on the tile's grid, written block by block by the tile job, plus the daily series
+of the region's point pixel (group ``point``) in the tile that holds it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import shutil
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import dask.array as da
@@ -29,18 +34,22 @@ import zarr
 
 from tccas.grid import CRS
 from tccas.grid.tiles import Tile
+from tccas.io._util import atomic_path
 from tccas.io.output_store import (
     CONVENTIONS,
+    RESULT_COMPRESSORS,
     StoreGrid,
     VariableSpec,
     geozarr_attrs,
     grid_of_store,
     grid_region_checked,
+    io_block_bytes,
     open_store,
 )
 from tccas.scenario.targets import STATISTICS, TARGETS
 
 GROUP = "scenario"
+POINT_GROUP = "point"  # daily series of one pixel in a per-tile scenario result
 STATUS_FLAGS = (0, 1, 2)
 STATUS_MEANINGS = "computed no_grass_tile no_posterior"
 _NAN = float("nan")
@@ -188,51 +197,178 @@ def write_scenario_template(store: str | Path, horizon_years: int, attrs: Mappin
     return grid
 
 
-def scenario_tile_values(
-    tile: Tile, rows: np.ndarray, cols: np.ndarray, results: Mapping[str, np.ndarray], horizon_years: int
-) -> dict[str, np.ndarray]:
-    """Rasterise per-pixel results (leading axis ``n_pixels`` at ``(rows, cols)``) onto the tile.
+def _raster_order(tile: Tile, rows: np.ndarray) -> None:
+    if rows.size > 1 and np.any(np.diff(rows) < 0):
+        raise ValueError(f"tile {tile.name}: pixels are not in raster order (rows decrease)")
 
-    Every registry variable must be present in ``results``; cells not listed keep the fill value.
+
+def write_scenario_tile_store(
+    path: str | Path,
+    tile: Tile,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    fetch: Callable[[int, int], Mapping[str, np.ndarray]],
+    horizon_years: int,
+    attrs: Mapping[str, object],
+    chunk_mb: float | None = None,
+    point: Mapping[str, object] | None = None,
+) -> Path:
+    """Write the per-tile scenario result ``results/scenario/{region}/{tile}.zarr`` atomically, in blocks.
+
+    ``fetch(p0, p1)`` returns the per-pixel results of pixels ``p0 … p1 − 1`` (pixel k at raster position
+    ``(rows[k], cols[k])``, pixels in raster order): every variable of :func:`scenario_registry`, ``(n,)``
+    for a map and ``(n, horizon_years)`` for ``uptake_annual``. The store holds them on the tile's grid with
+    the registry's dtypes, fill values and attributes, Blosc-compressed and chunked along y in blocks of rows
+    of at most ``chunk_mb`` MiB (default :data:`tccas.io.output_store.IO_CHUNK_MB`); one block is in memory at
+    a time. ``point``: the daily series of one pixel (:func:`write_point_series`), stored as group ``point``.
+    The store is written under a temporary name and renamed, so an interrupted write leaves nothing.
     """
+    path = Path(path)
     rows = np.asarray(rows, dtype=np.int64)
     cols = np.asarray(cols, dtype=np.int64)
+    _raster_order(tile, rows)
+    registry = scenario_registry()
     ny, nx = tile.shape
-    out: dict[str, np.ndarray] = {}
-    for spec in scenario_registry():
-        if spec.name not in results:
-            raise KeyError(f"tile {tile.name}: no scenario result {spec.name!r}")
-        values = np.asarray(results[spec.name])
-        if values.shape[0] != rows.size:
-            raise ValueError(
-                f"tile {tile.name}: {spec.name} has {values.shape[0]} pixels, expected {rows.size}"
-            )
-        if spec.dims == ("y", "x"):
-            grid = np.full((ny, nx), spec.fill_value, dtype=spec.dtype)
-            grid[rows, cols] = values
-        else:
-            if values.shape[1:] != (horizon_years,):
-                raise ValueError(f"tile {tile.name}: {spec.name} has shape {values.shape[1:]} per pixel")
-            grid = np.full((horizon_years, ny, nx), spec.fill_value, dtype=spec.dtype)
-            grid[:, rows, cols] = values.T
-        out[spec.name] = grid
-    return out
-
-
-def write_scenario_tile(store: str | Path, tile: Tile, values: Mapping[str, np.ndarray]) -> dict[str, slice]:
-    """Write one tile's rasterised values (:func:`scenario_tile_values`) into the scenario group by region."""
-    store = Path(store)
-    group = open_scenario(store)
-    region = grid_region_checked(grid_of_store(group), tile, group)
-    data_vars = {
-        spec.name: (spec.dims, np.asarray(values[spec.name]).astype(spec.dtype, copy=False))
-        for spec in scenario_registry()
-    }
-    ds = xr.Dataset(data_vars)
-    full = {"y": region["y"], "x": region["x"], "year": slice(None)}
-    ds.to_zarr(
-        store, group=GROUP, region={d: full[d] for d in ds.dims}, mode="r+", zarr_format=3, consolidated=False
+    sizes = {"y": ny, "x": nx, "year": int(horizon_years)}
+    per_row = nx * sum(
+        np.dtype(s.dtype).itemsize * (sizes["year"] if "year" in s.dims else 1) for s in registry
     )
+    block = int(max(1, min(ny, io_block_bytes(chunk_mb) // per_row)))
+    chunks = {"y": block, "x": nx, "year": sizes["year"]}
+    data_vars = {
+        s.name: (
+            s.dims,
+            da.full(
+                tuple(sizes[d] for d in s.dims),
+                s.fill_value,
+                dtype=s.dtype,
+                chunks=tuple(chunks[d] for d in s.dims),
+            ),
+            s.attrs(),
+        )
+        for s in registry
+    }
+    coords = {
+        "y": tile.y.astype("float64"),
+        "x": tile.x.astype("float64"),
+        "year": np.arange(1, sizes["year"] + 1, dtype=np.int32),
+    }
+    ds = xr.Dataset(data_vars, coords=coords, attrs={"tile": tile.name, **attrs, "block_rows": block})
+    ds = ds.rio.write_crs(CRS)
+    encoding = {s.name: {"compressors": RESULT_COMPRESSORS, "_FillValue": s.fill_value} for s in registry}
+    for stale in path.parent.glob(f".{path.name}.tmp*"):  # temporary stores of killed jobs
+        shutil.rmtree(stale, ignore_errors=True)
+    with atomic_path(path) as tmp:
+        ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False, encoding=encoding, compute=False)
+        group = zarr.open_group(tmp, mode="r+", zarr_format=3)
+        for r0 in range(0, ny, block):
+            r1 = min(r0 + block, ny)
+            p0, p1 = (int(p) for p in np.searchsorted(rows, [r0, r1]))
+            part = fetch(p0, p1) if p1 > p0 else {}
+            r, c = rows[p0:p1] - r0, cols[p0:p1]
+            for spec in registry:
+                lead = (sizes["year"],) if "year" in spec.dims else ()
+                raster = np.full((*lead, r1 - r0, nx), spec.fill_value, dtype=spec.dtype)
+                if p1 > p0:
+                    if spec.name not in part:
+                        raise KeyError(f"tile {tile.name}: no scenario result {spec.name!r}")
+                    values = np.asarray(part[spec.name])
+                    if values.shape != (p1 - p0, *lead):
+                        raise ValueError(
+                            f"tile {tile.name}: {spec.name} has shape {values.shape}, "
+                            f"expected {(p1 - p0, *lead)}"
+                        )
+                    raster[..., r, c] = np.moveaxis(values, 0, -1)
+                group[spec.name][..., r0:r1, :] = raster
+        if point is not None:
+            point_dataset(point).to_zarr(tmp, group=POINT_GROUP, mode="w-", zarr_format=3, consolidated=False)
+    return path
+
+
+def open_scenario_tile(path: str | Path) -> xr.Dataset:
+    """Open a per-tile scenario result lazily, without Dask (indexing reads only the chunks it covers)."""
+    path = Path(path)
+    if not (path / "zarr.json").exists():
+        raise FileNotFoundError(f"{path}: no per-tile scenario result (run intervention-tile first)")
+    return xr.open_zarr(path, consolidated=False, chunks=None)
+
+
+def point_dataset(point: Mapping[str, object]) -> xr.Dataset:
+    """The daily series of one pixel as a Dataset (group ``point`` of a per-tile scenario result).
+
+    ``point`` holds ``dates`` (datetime64[D]), ``series`` (label → panel → daily array on ``dates``),
+    ``conversion_date``, ``year_ends`` and ``uptake_annual`` (cumulative ΔU at each, gC m⁻²),
+    ``uptake_sd`` (σ_post of the horizon total, gC m⁻²) and ``lonlat``."""
+    series = point["series"]
+    labels = list(series)
+    panels = list(series[labels[0]]) if labels else []
+    data = {
+        panel: (("series", "day"), np.stack([np.asarray(series[lab][panel], np.float64) for lab in labels]))
+        for panel in panels
+    }
+    data["uptake_annual"] = (
+        ("year_end",),
+        np.asarray(point["uptake_annual"], np.float64),
+        {"units": "g m-2"},
+    )
+    coords = {
+        "day": np.asarray(point["dates"], dtype="datetime64[ns]"),
+        "series": np.asarray(labels, dtype=object),
+        "year_end": np.asarray(point["year_ends"], dtype="datetime64[ns]"),
+    }
+    lon, lat = (float(v) for v in point["lonlat"])
+    attrs = {
+        "conversion_date": str(np.datetime64(point["conversion_date"], "D")),
+        "uptake_sd": float(point["uptake_sd"]),
+        "lon": lon,
+        "lat": lat,
+    }
+    return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def read_point_series(path: str | Path) -> dict[str, object] | None:
+    """The daily series of one pixel stored with a per-tile scenario result (:func:`point_dataset`'s
+    mapping), or None when the tile holds no such pixel."""
+    path = Path(path)
+    if not (path / POINT_GROUP / "zarr.json").exists():
+        return None
+    with xr.open_zarr(path, group=POINT_GROUP, consolidated=False, chunks=None) as ds:
+        ds = ds.load()
+    panels = [name for name, var in ds.data_vars.items() if var.dims == ("series", "day")]
+    return {
+        "dates": ds["day"].values.astype("datetime64[D]"),
+        "series": {
+            str(label): {p: ds[p].values[i] for p in panels} for i, label in enumerate(ds["series"].values)
+        },
+        "conversion_date": np.datetime64(ds.attrs["conversion_date"], "D"),
+        "year_ends": ds["year_end"].values.astype("datetime64[D]"),
+        "uptake_annual": ds["uptake_annual"].values,
+        "uptake_sd": float(ds.attrs["uptake_sd"]),
+        "lonlat": (float(ds.attrs["lon"]), float(ds.attrs["lat"])),
+    }
+
+
+def scenario_tile_attrs(path: str | Path) -> dict[str, object]:
+    """The attributes (run summary) of a per-tile scenario result."""
+    with open_scenario_tile(path) as ds:
+        return dict(ds.attrs)
+
+
+def write_scenario_tile(store: str | Path, tile: Tile, tile_store: str | Path) -> dict[str, slice]:
+    """Copy a per-tile scenario result into the scenario group of the region store ``store`` (its region of
+    the grid; idempotent). One variable at a time: the job holds one chunk of the group (one tile)."""
+    store = Path(store)
+    region = grid_region_checked(grid_of_store(open_scenario(store)), tile, open_scenario(store))
+    group = zarr.open_group(store / GROUP, mode="r+", zarr_format=3)
+    with open_scenario_tile(tile_store) as src:
+        held = src.attrs.get("tile")
+    if held != tile.name:
+        raise ValueError(f"{tile_store}: holds tile {held!r}, not {tile.name}")
+    source = zarr.open_group(Path(tile_store), mode="r", zarr_format=3)  # raw values: fill values kept
+    for spec in scenario_registry():
+        if spec.name not in source:
+            raise KeyError(f"{tile_store}: no scenario variable {spec.name!r}")
+        group[spec.name][..., region["y"], region["x"]] = np.asarray(source[spec.name][...], dtype=spec.dtype)
     return region
 
 
@@ -249,14 +385,16 @@ def consolidate_scenario(store: str | Path) -> None:
     zarr.consolidate_metadata(Path(store), zarr_format=3)
 
 
-def scenario_extent(store: str | Path) -> tuple[float, float, float, float]:
-    """``(x_min, x_max, y_min, y_max)`` [m] of the scenario group's grid (for quick-looks)."""
-    grid = grid_of_store(open_scenario(store))
-    return (grid.x0, grid.x0 + grid.nx * grid.res, grid.y0, grid.y0 + grid.ny * grid.res)
-
-
-def scenario_maps(store: str | Path, names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-    """Load 2-D scenario maps into memory (all quick-look variables by default)."""
-    ds = open_scenario(store)
-    wanted = names or [s.name for s in scenario_registry() if s.quicklook and s.dims == ("y", "x")]
-    return {name: np.asarray(ds[name].values) for name in wanted}
+def scenario_maps(path: str | Path) -> tuple[dict[str, np.ndarray], tuple[float, float, float, float]]:
+    """The 2-D quick-look maps of a scenario dataset — the scenario group (``store/scenario``) or a level of
+    its overview pyramid — in memory, and their extent ``(x_min, x_max, y_min, y_max)`` [m]."""
+    path = Path(path)
+    if not (path / "zarr.json").exists():
+        raise FileNotFoundError(f"{path}: not a Zarr v3 group")
+    with xr.open_zarr(path, consolidated=False, chunks=None) as ds:
+        grid = grid_of_store(ds)
+        wanted = [
+            s.name for s in scenario_registry() if s.quicklook and s.dims == ("y", "x") and s.name in ds
+        ]
+        maps = {name: np.asarray(ds[name].values) for name in wanted}
+    return maps, (grid.x0, grid.x0 + grid.nx * grid.res, grid.y0, grid.y0 + grid.ny * grid.res)
