@@ -37,21 +37,6 @@ def control_table(names, x_prior, x_post, sd_prior, sd_post) -> str:
     return "\n".join(lines)
 
 
-def stream_statistics(residual_prior, residual_post, mask, sigma_d):
-    """Per-stream n, J prior/post, RMSE prior/post (stream units) from normalised residuals
-    ``r = mask (m − d)/σ_d`` of one stream (obs_da_spec §6.8)."""
-    r0, r1, m, sd = (np.asarray(a, dtype=np.float64) for a in (residual_prior, residual_post, mask, sigma_d))
-    n = int(np.sum(m > 0))
-    denom = max(n, 1)
-    return {
-        "n": n,
-        "j_prior": 0.5 * float(np.sum(r0**2)),
-        "j_post": 0.5 * float(np.sum(r1**2)),
-        "rmse_prior": float(np.sqrt(np.sum((r0 * sd) ** 2) / denom)) if n else float("nan"),
-        "rmse_post": float(np.sqrt(np.sum((r1 * sd) ** 2) / denom)) if n else float("nan"),
-    }
-
-
 def summary_line(result: dict, status_names: dict) -> str:
     """One-line pixel summary from an :func:`~tccas.da.assimilate_pixel` result (unbatched)."""
     st = int(np.asarray(result["status"]))
